@@ -1,0 +1,86 @@
+"""Who may do what: staff roles and the one access check per object type.
+
+Roles are Django groups (created by a data migration with their permissions):
+- Admin: everything, including merging duplicates and the Django admin.
+- Account manager: works their own customers (and unassigned ones), imports and exports.
+- Staff: reads every customer and logs interactions.
+Every staff view goes through `get_customer_for_user`, so the rule lives here only.
+"""
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer
+
+ADMIN = "Admin"
+ACCOUNT_MANAGER = "Account manager"
+STAFF = "Staff"
+ROLES = (ADMIN, ACCOUNT_MANAGER, STAFF)
+
+User = AbstractBaseUser | AnonymousUser
+
+
+def _group_names(user: User) -> set[str]:
+    # Cached on the user object: one query per request, however often it is asked.
+    if not hasattr(user, "_crm_group_names"):
+        user._crm_group_names = (
+            set(user.groups.values_list("name", flat=True)) if user.is_authenticated else set()
+        )
+    return user._crm_group_names
+
+
+def is_admin(user: User) -> bool:
+    return user.is_authenticated and (user.is_superuser or ADMIN in _group_names(user))
+
+
+def is_account_manager(user: User) -> bool:
+    return user.is_authenticated and ACCOUNT_MANAGER in _group_names(user)
+
+
+def has_role(user: User) -> bool:
+    """Any staff role at all: the condition for seeing the app."""
+    return is_admin(user) or bool(_group_names(user) & set(ROLES))
+
+
+def role_label(user: User) -> str:
+    if is_admin(user):
+        return str(_("Admin"))
+    if is_account_manager(user):
+        return str(_("Account manager"))
+    if has_role(user):
+        return str(_("Staff"))
+    return ""
+
+
+def can_change_customer(user: User, customer: Customer) -> bool:
+    """Admins change anyone; account managers their own customers and unassigned ones."""
+    if is_admin(user):
+        return True
+    if not is_account_manager(user) or not user.has_perm("customers.change_customer"):
+        return False
+    return customer.owner_id in (None, user.pk)
+
+
+def can_log_interaction(user: User, customer: Customer) -> bool:
+    return has_role(user) and user.has_perm("customers.add_interaction")
+
+
+def get_customer_for_user(user: User, pk: int, *, action: str = "view") -> Customer:
+    """The customer `pk` if `user` may do `action` ("view", "change", "log") on it.
+
+    A customer that does not exist is a 404; one the user may see but not change
+    is a 403 with a reason, since every role can see every customer.
+    """
+    if not has_role(user):
+        raise Http404
+    customer = get_object_or_404(Customer.objects.select_related("company", "owner"), pk=pk)
+    if action == "view":
+        return customer
+    if action == "change" and not can_change_customer(user, customer):
+        raise PermissionDenied(_("Only this customer's account manager or an admin can change it."))
+    if action == "log" and not can_log_interaction(user, customer):
+        raise PermissionDenied(_("You cannot log interactions."))
+    return customer

@@ -1,0 +1,129 @@
+"""Writes to the customer database. Views and tasks call these; rules live here."""
+
+from collections.abc import Iterable
+
+from django.db import models, transaction
+from django.db.models import Max
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .models import Customer, Interaction, Tag
+
+
+def tags_from_names(names: Iterable[str]) -> list[Tag]:
+    """The Tag rows for these names, creating the missing ones (names trimmed, case kept)."""
+    wanted = {name.strip(): None for name in names if name and name.strip()}
+    if not wanted:
+        return []
+    existing = {tag.name: tag for tag in Tag.objects.filter(name__in=wanted)}
+    missing = [Tag(name=name) for name in wanted if name not in existing]
+    if missing:
+        Tag.objects.bulk_create(missing, ignore_conflicts=True)
+        existing = {tag.name: tag for tag in Tag.objects.filter(name__in=wanted)}
+    return [existing[name] for name in wanted]
+
+
+@transaction.atomic
+def interaction_log(*, customer: Customer, recorded_by, **fields) -> Interaction:
+    """Record an interaction and move the customer's "last contact" forward."""
+    interaction = Interaction(customer=customer, recorded_by=recorded_by, **fields)
+    interaction.full_clean()
+    interaction.save()
+    if customer.last_interaction_at is None or interaction.occurred_at > customer.last_interaction_at:
+        Customer.objects.filter(pk=customer.pk).update(last_interaction_at=interaction.occurred_at)
+        customer.last_interaction_at = interaction.occurred_at
+    return interaction
+
+
+def customer_archive(*, customer: Customer) -> Customer:
+    customer.archived_at = timezone.now()
+    customer.save(update_fields=["archived_at", "updated_at"])
+    return customer
+
+
+def customer_unarchive(*, customer: Customer) -> Customer:
+    customer.archived_at = None
+    customer.save(update_fields=["archived_at", "updated_at"])
+    return customer
+
+
+# Fields the merge copies from the merged-away record when the survivor has none.
+MERGE_FILLABLE_FIELDS = (
+    "email",
+    "phone",
+    "company",
+    "address",
+    "city",
+    "country",
+    "owner",
+    "customer_since",
+    "renewal_date",
+    "plan",
+    "churned_on",
+    "churn_reason",
+)
+
+
+@transaction.atomic
+def customer_merge(*, survivor: Customer, duplicate: Customer, merged_by) -> Customer:
+    """Fold `duplicate` into `survivor` and delete it.
+
+    Every row pointing at the duplicate (interactions today; points, surveys,
+    checklists as later apps add them) is moved by walking the model's reverse
+    relations, so a new related model needs no change here.
+    """
+    if survivor.pk == duplicate.pk:
+        raise ValueError("A customer cannot be merged into itself.")
+    survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
+    duplicate = Customer.objects.select_for_update().get(pk=duplicate.pk)
+
+    for relation in Customer._meta.related_objects:
+        if relation.many_to_many:
+            continue  # the tags' through rows are handled below
+        related_model = relation.related_model
+        field_name = relation.field.name
+        if relation.one_to_one:
+            taken = related_model._default_manager.filter(**{field_name: survivor}).exists()
+            if taken:
+                related_model._default_manager.filter(**{field_name: duplicate}).delete()
+                continue
+        related_model._default_manager.filter(**{field_name: duplicate}).update(
+            **{field_name: survivor}
+        )
+
+    survivor.tags.add(*duplicate.tags.all())
+    for field in MERGE_FILLABLE_FIELDS:
+        if not getattr(survivor, field) and getattr(duplicate, field):
+            setattr(survivor, field, getattr(duplicate, field))
+    if duplicate.notes:
+        survivor.notes = "\n\n".join(filter(None, [survivor.notes, duplicate.notes]))
+    survivor.marketing_consent = survivor.marketing_consent or duplicate.marketing_consent
+    survivor.monthly_value = max(survivor.monthly_value, duplicate.monthly_value)
+    latest = Interaction.objects.filter(customer=survivor).aggregate(latest=Max("occurred_at"))
+    survivor.last_interaction_at = latest["latest"]
+    survivor.save()
+
+    Interaction.objects.create(
+        customer=survivor,
+        kind=Interaction.Kind.NOTE,
+        direction=Interaction.Direction.INTERNAL,
+        subject=_("Merged duplicate record “%(name)s” (#%(id)s)")
+        % {"name": duplicate.name, "id": duplicate.pk},
+        body=_("Email: %(email)s, phone: %(phone)s")
+        % {"email": duplicate.email or "-", "phone": duplicate.phone or "-"},
+        recorded_by=merged_by,
+    )
+    duplicate.delete()
+    return survivor
+
+
+def refresh_last_interaction(customer_ids: Iterable[int]) -> None:
+    """Recompute the denormalised last-contact date for these customers (set-based)."""
+    latest = (
+        Interaction.objects.filter(customer=models.OuterRef("pk"))
+        .order_by("-occurred_at")
+        .values("occurred_at")[:1]
+    )
+    Customer.objects.filter(pk__in=list(customer_ids)).update(
+        last_interaction_at=models.Subquery(latest)
+    )

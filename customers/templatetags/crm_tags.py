@@ -1,0 +1,38 @@
+from django import template
+from django.utils.html import format_html
+from django.utils.http import urlencode
+
+register = template.Library()
+
+
+@register.simple_tag
+def sort_link(label: str, key: str, current: str, query: str) -> str:
+    """A column header that sorts by `key`, toggling direction when already sorted by it."""
+    descending = current == f"-{key}"
+    active = current in (key, f"-{key}")
+    target = key if descending or not active else f"-{key}"
+    href = "?" + "&".join(filter(None, [query, urlencode({"sort": target})]))
+    arrow = ("▼" if descending else "▲") if active else ""
+    aria = ' aria-sort="descending"' if descending else (' aria-sort="ascending"' if active else "")
+    return format_html(
+        '<a class="sort-link" href="{}"{}>{} {}</a>', href, format_html(aria), label, arrow
+    )
+
+
+@register.simple_tag
+def page_url(query: str, number: int) -> str:
+    return "?" + "&".join(filter(None, [query, urlencode({"page": number})]))
+
+
+STATUS_BADGES = {
+    "lead": "secondary",
+    "onboarding": "info",
+    "active": "success",
+    "at_risk": "warning",
+    "churned": "dark",
+}
+
+
+@register.filter
+def status_badge(status: str) -> str:
+    return STATUS_BADGES.get(status, "secondary")

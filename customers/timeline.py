@@ -1,0 +1,160 @@
+"""A customer's 360° timeline, merged from every app that knows something about them.
+
+Each app registers a *source* in its AppConfig.ready(): a function that returns
+that app's entries for one customer, newest first, at or before a moment. The
+timeline asks every source for one page, merges them and cuts the page, so a page
+costs one query per source whatever the length of the history.
+
+A page ends at a cursor (the last entry's moment and how many entries at exactly
+that moment were already shown), so "load more" never repeats or skips an entry.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.utils.dateparse import parse_datetime
+from django.utils.translation import gettext_lazy as _
+
+from .models import Customer, Interaction
+
+
+@dataclass(frozen=True)
+class TimelineEntry:
+    occurred_at: datetime
+    source: str  # the registered source's name, e.g. "interaction"
+    pk: int
+    kind: str  # a short machine name, e.g. "call", used for the icon and colour
+    kind_label: str
+    title: str
+    body: str = ""
+    actor: str = ""
+    detail: str = ""  # e.g. an amount or a direction
+    badge: str = "secondary"  # a Bootstrap colour name
+
+    @property
+    def sort_key(self) -> tuple:
+        return (self.occurred_at, self.source, self.pk)
+
+
+# A source gets (customer, until, limit) and returns at most `limit` entries with
+# occurred_at <= until (all when until is None), newest first.
+TimelineSource = Callable[[Customer, datetime | None, int], list[TimelineEntry]]
+
+_sources: dict[str, TimelineSource] = {}
+
+
+def register_source(name: str, source: TimelineSource) -> None:
+    _sources[name] = source
+
+
+def registered_sources() -> dict[str, TimelineSource]:
+    return dict(_sources)
+
+
+@dataclass(frozen=True)
+class Cursor:
+    until: datetime
+    skip: int  # entries at exactly `until` already shown
+
+    def as_params(self) -> dict[str, str]:
+        return {"until": self.until.isoformat(), "skip": str(self.skip)}
+
+    @classmethod
+    def from_params(cls, params) -> "Cursor | None":
+        until = parse_datetime(params.get("until", "") or "")
+        try:
+            skip = max(0, int(params.get("skip", "0")))
+        except ValueError:
+            skip = 0
+        return cls(until=until, skip=skip) if until else None
+
+
+@dataclass(frozen=True)
+class TimelinePage:
+    entries: list[TimelineEntry]
+    next_cursor: Cursor | None
+
+
+def timeline_page(customer: Customer, *, cursor: Cursor | None, size: int) -> TimelinePage:
+    until = cursor.until if cursor else None
+    skip = cursor.skip if cursor else 0
+    wanted = size + skip + 1  # one more than the page, to know whether there is a next one
+    merged: list[TimelineEntry] = []
+    for source in _sources.values():
+        merged.extend(source(customer, until, wanted))
+    merged.sort(key=lambda entry: entry.sort_key, reverse=True)
+    if until is not None:
+        merged = _drop_already_shown(merged, until, skip)
+    has_more = len(merged) > size
+    entries = merged[:size]
+    next_cursor = None
+    if has_more and entries:
+        last = entries[-1].occurred_at
+        shown_at_last = sum(1 for entry in entries if entry.occurred_at == last)
+        if until is not None and last == until:
+            shown_at_last += skip
+        next_cursor = Cursor(until=last, skip=shown_at_last)
+    return TimelinePage(entries=entries, next_cursor=next_cursor)
+
+
+def _drop_already_shown(
+    entries: list[TimelineEntry], until: datetime, skip: int
+) -> list[TimelineEntry]:
+    """Drop the first `skip` entries stamped exactly `until` (shown on earlier pages)."""
+    result = []
+    dropped = 0
+    for entry in entries:
+        if entry.occurred_at == until and dropped < skip:
+            dropped += 1
+            continue
+        result.append(entry)
+    return result
+
+
+# --- The interactions source, owned by this app --------------------------------
+
+_KIND_BADGES = {
+    Interaction.Kind.COMPLAINT: "danger",
+    Interaction.Kind.CANCELLATION: "danger",
+    Interaction.Kind.SERVICE_REQUEST: "warning",
+    Interaction.Kind.DISCOUNT_REQUEST: "warning",
+    Interaction.Kind.PURCHASE: "success",
+    Interaction.Kind.CALL: "primary",
+    Interaction.Kind.EMAIL: "info",
+    Interaction.Kind.MEETING: "primary",
+    Interaction.Kind.NOTE: "secondary",
+}
+
+
+def interaction_entries(
+    customer: Customer, until: datetime | None, limit: int
+) -> list[TimelineEntry]:
+    rows = Interaction.objects.filter(customer=customer).select_related("recorded_by")
+    if until is not None:
+        rows = rows.filter(occurred_at__lte=until)
+    entries = []
+    for interaction in rows.order_by("-occurred_at", "-id")[:limit]:
+        details = []
+        if interaction.direction:
+            details.append(str(interaction.get_direction_display()))
+        if interaction.amount is not None:
+            details.append(_("Amount: %(amount)s") % {"amount": interaction.amount})
+        if interaction.sentiment:
+            details.append(str(interaction.get_sentiment_display()))
+        recorder = interaction.recorded_by
+        entries.append(
+            TimelineEntry(
+                occurred_at=interaction.occurred_at,
+                source="interaction",
+                pk=interaction.pk,
+                kind=interaction.kind,
+                kind_label=str(interaction.get_kind_display()),
+                title=interaction.subject,
+                body=interaction.body,
+                actor=(recorder.get_full_name() or recorder.get_username()) if recorder else "",
+                detail=" · ".join(details),
+                badge=_KIND_BADGES.get(interaction.kind, "secondary"),
+            )
+        )
+    return entries

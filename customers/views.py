@@ -1,0 +1,232 @@
+"""Staff pages for customer records: list, detail with timeline, create, edit, archive."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.mixins import LoginRequiredMixin
+from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import urlencode
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.http import require_POST
+
+from . import access, services
+from .filters import OWNER_ME, CustomerFilter
+from .forms import CustomerForm, InteractionForm
+from .models import Customer
+from .timeline import Cursor, timeline_page
+
+
+class StaffRequiredMixin(LoginRequiredMixin):
+    """Logged in, with a staff role, and (optionally) a Django permission."""
+
+    permission_required: str | None = None
+
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return self.handle_no_permission()
+        if not access.has_role(request.user):
+            raise PermissionDenied(_("Your account has no role in this CRM yet; ask an admin."))
+        if self.permission_required and not request.user.has_perm(self.permission_required):
+            raise PermissionDenied(_("Your role does not allow this."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+def home(request: HttpRequest) -> HttpResponse:
+    return redirect("customers:list")
+
+
+def healthz(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok", content_type="text/plain")
+
+
+class CustomerListView(StaffRequiredMixin, View):
+    template_name = "customers/customer_list.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        data = request.GET
+        if not data and access.is_account_manager(request.user):
+            # An account manager starts on their own book of customers.
+            data = QueryDict(mutable=True)
+            data["owner"] = OWNER_ME
+        customer_filter = CustomerFilter(
+            data,
+            queryset=Customer.objects.select_related("company", "owner"),
+            user=request.user,
+        )
+        if customer_filter.is_valid():
+            queryset = customer_filter.qs
+        else:
+            queryset = Customer.objects.none()
+        paginator = Paginator(queryset, settings.CUSTOMERS_PER_PAGE)
+        page = paginator.get_page(request.GET.get("page"))
+        # Tags for the page only: one query, not one per row.
+        customers = list(page.object_list.prefetch_related("tags"))
+        query_without_page = data.copy()
+        query_without_page.pop("page", None)
+        query_without_sort = query_without_page.copy()
+        query_without_sort.pop("sort", None)
+        context = {
+            "filter": customer_filter,
+            "page": page,
+            "customers": customers,
+            "query": query_without_page.urlencode(),
+            "query_without_sort": query_without_sort.urlencode(),
+            "current_sort": data.get("sort", "name"),
+            "can_create": request.user.has_perm("customers.add_customer"),
+            "can_export": request.user.has_perm("customers.export_customers"),
+        }
+        template = self.template_name
+        if request.htmx and request.htmx.target == "customer-results":
+            template = "customers/_customer_results.html"
+        return render(request, template, context)
+
+
+class CustomerDetailView(StaffRequiredMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk)
+        return render_detail(request, customer, InteractionForm())
+
+
+def render_detail(
+    request: HttpRequest, customer: Customer, interaction_form: InteractionForm, status: int = 200
+) -> HttpResponse:
+    page = timeline_page(customer, cursor=None, size=settings.TIMELINE_PAGE_SIZE)
+    context = {
+        "customer": customer,
+        "tags": list(customer.tags.all()),
+        "timeline": page,
+        "timeline_more_url": _timeline_more_url(customer, page),
+        "interaction_form": interaction_form,
+        "can_change": access.can_change_customer(request.user, customer),
+        "can_log": access.can_log_interaction(request.user, customer),
+    }
+    return render(request, "customers/customer_detail.html", context, status=status)
+
+
+def _timeline_more_url(customer: Customer, page) -> str | None:
+    if page.next_cursor is None:
+        return None
+    url = reverse("customers:timeline", args=[customer.pk])
+    return f"{url}?{urlencode(page.next_cursor.as_params())}"
+
+
+class TimelineView(StaffRequiredMixin, View):
+    """One more page of the timeline (htmx "load more", or a plain page without JS)."""
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk)
+        cursor = Cursor.from_params(request.GET)
+        page = timeline_page(customer, cursor=cursor, size=settings.TIMELINE_PAGE_SIZE)
+        context = {
+            "customer": customer,
+            "timeline": page,
+            "timeline_more_url": _timeline_more_url(customer, page),
+        }
+        template = (
+            "customers/_timeline_page.html" if request.htmx else "customers/timeline_page.html"
+        )
+        return render(request, template, context)
+
+
+class InteractionCreateView(StaffRequiredMixin, View):
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk, action="log")
+        form = InteractionForm(request.POST, instance=None)
+        form.instance.customer = customer
+        if not form.is_valid():
+            if request.htmx:
+                return render(
+                    request,
+                    "customers/_interaction_form.html",
+                    {"customer": customer, "interaction_form": form},
+                    status=422,
+                )
+            return render_detail(request, customer, form, status=422)
+        fields = {name: form.cleaned_data[name] for name in form.Meta.fields}
+        interaction = services.interaction_log(
+            customer=customer, recorded_by=request.user, **fields
+        )
+        messages.success(
+            request,
+            _("Logged: %(interaction)s") % {"interaction": interaction},
+        )
+        if request.htmx:
+            # Re-render the form (empty) and the newest timeline page in one response.
+            page = timeline_page(customer, cursor=None, size=settings.TIMELINE_PAGE_SIZE)
+            return render(
+                request,
+                "customers/_interaction_logged.html",
+                {
+                    "customer": customer,
+                    "interaction_form": InteractionForm(),
+                    "timeline": page,
+                    "timeline_more_url": _timeline_more_url(customer, page),
+                },
+            )
+        return HttpResponseRedirect(customer.get_absolute_url() + "#timeline")
+
+
+class CustomerCreateView(StaffRequiredMixin, View):
+    permission_required = "customers.add_customer"
+    template_name = "customers/customer_form.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return render(request, self.template_name, {"form": CustomerForm(user=request.user)})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = CustomerForm(request.POST, user=request.user)
+        if not form.is_valid():
+            return render(request, self.template_name, {"form": form}, status=422)
+        customer = form.save()
+        messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
+        return redirect(customer)
+
+
+class CustomerUpdateView(StaffRequiredMixin, View):
+    template_name = "customers/customer_form.html"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk, action="change")
+        form = CustomerForm(instance=customer, user=request.user)
+        return render(request, self.template_name, {"form": form, "customer": customer})
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk, action="change")
+        form = CustomerForm(request.POST, instance=customer, user=request.user)
+        if not form.is_valid():
+            return render(
+                request, self.template_name, {"form": form, "customer": customer}, status=422
+            )
+        form.save()
+        messages.success(request, _("Changes saved."))
+        return redirect(customer)
+
+
+@require_POST
+def customer_archive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _archive_toggle(request, pk, archive=True)
+
+
+@require_POST
+def customer_unarchive_view(request: HttpRequest, pk: int) -> HttpResponse:
+    return _archive_toggle(request, pk, archive=False)
+
+
+def _archive_toggle(request: HttpRequest, pk: int, *, archive: bool) -> HttpResponse:
+    if not request.user.is_authenticated:
+        return redirect(f"{reverse('login')}?next={request.path}")
+    customer = access.get_customer_for_user(request.user, pk, action="change")
+    if archive:
+        services.customer_archive(customer=customer)
+        messages.success(
+            request,
+            _("%(name)s is archived: hidden from lists, history kept.") % {"name": customer.name},
+        )
+    else:
+        services.customer_unarchive(customer=customer)
+        messages.success(request, _("%(name)s is back in the lists.") % {"name": customer.name})
+    return redirect(customer)

@@ -1,0 +1,77 @@
+"""factory-boy factories for the customer database."""
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.utils import timezone
+
+from customers.models import Company, Customer, Interaction, Tag
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ("username",)
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    first_name = factory.Faker("first_name")
+    last_name = factory.Faker("last_name")
+    email = factory.LazyAttribute(lambda u: f"{u.username}@example.com")
+    password = factory.django.Password("password")
+
+    @factory.post_generation
+    def role(self, create, extracted, **kwargs):
+        """UserFactory(role="Account manager") puts the user in that group."""
+        if create and extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+
+
+class CompanyFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Company
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"Company {n} Ltd")
+
+
+class TagFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Tag
+        django_get_or_create = ("name",)
+
+    name = factory.Sequence(lambda n: f"tag{n}")
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+        skip_postgeneration_save = True
+
+    name = factory.Faker("name")
+    email = factory.Sequence(lambda n: f"customer{n}@example.org")
+    phone = factory.Sequence(lambda n: f"+44 20 7946 {n:04d}")
+    company = factory.SubFactory(CompanyFactory)
+    status = Customer.Status.ACTIVE
+    customer_since = factory.LazyFunction(lambda: timezone.localdate() - timedelta(days=400))
+    plan = "Growth"
+    monthly_value = Decimal("49.00")
+
+    @factory.post_generation
+    def tags(self, create, extracted, **kwargs):
+        if create and extracted:
+            self.tags.set(extracted)
+
+
+class InteractionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Interaction
+
+    customer = factory.SubFactory(CustomerFactory)
+    kind = Interaction.Kind.CALL
+    direction = Interaction.Direction.OUTBOUND
+    subject = factory.Sequence(lambda n: f"Check-in call {n}")
+    occurred_at = factory.LazyFunction(timezone.now)

@@ -1,0 +1,52 @@
+"""A staff member's everyday flow in a real browser: list → detail → log a call."""
+
+from datetime import timedelta
+
+import pytest
+from django.utils import timezone
+from playwright.sync_api import expect
+
+from .conftest import log_in
+from .factories import CustomerFactory, InteractionFactory
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_find_a_customer_open_it_and_log_a_call(page, manager):
+    customer = CustomerFactory(name="Ada Lovelace", owner=manager)
+    InteractionFactory(
+        customer=customer, subject="Welcome call", occurred_at=timezone.now() - timedelta(days=2)
+    )
+    CustomerFactory.create_batch(3, owner=manager)
+
+    log_in(page, manager.username)
+    expect(page.get_by_role("heading", name="Customers")).to_be_visible()
+
+    # Live search (htmx) narrows the list as the user types.
+    page.get_by_label("Search").fill("lovelace")
+    expect(page.get_by_test_id("result-count")).to_have_text("1 customer")
+    page.get_by_role("link", name="Ada Lovelace").click()
+
+    expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
+    expect(page.locator(".timeline")).to_contain_text("Welcome call")
+
+    # A bad submission shows the field error in place and keeps what was typed.
+    page.get_by_label("Kind").select_option("call")
+    page.get_by_label("Subject").fill("")
+    page.get_by_label("Details").fill("Asked about the invoice")
+    page.get_by_role("button", name="Log interaction").click()
+    expect(page.locator("#interaction-form")).to_contain_text("This field is required")
+    expect(page.get_by_label("Details")).to_have_value("Asked about the invoice")
+
+    page.get_by_label("Subject").fill("Invoice question")
+    page.get_by_role("button", name="Log interaction").click()
+    first_entry = page.locator(".timeline .timeline-entry").first
+    expect(first_entry).to_contain_text("Invoice question")
+    expect(first_entry).to_contain_text("Asked about the invoice")
+    expect(page.get_by_label("Subject")).to_have_value("")
+    assert customer.interactions.filter(subject="Invoice question").exists()
+
+
+def test_anonymous_visitor_lands_on_login(page):
+    page.goto("/customers/")
+    expect(page.get_by_role("heading", name="Log in to the CRM")).to_be_visible()
