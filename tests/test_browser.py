@@ -30,15 +30,17 @@ def test_find_a_customer_open_it_and_log_a_call(page, manager):
     expect(page.get_by_role("heading", name="Ada Lovelace")).to_be_visible()
     expect(page.locator(".timeline")).to_contain_text("Welcome call")
 
-    # A bad submission shows the field error in place and keeps what was typed.
-    page.get_by_label("Kind").select_option("call")
-    page.get_by_label("Subject").fill("")
+    # A bad submission (a purchase without an amount) shows the error in place
+    # and keeps what was typed.
+    page.get_by_label("Kind").select_option("purchase")
+    page.get_by_label("Subject").fill("Invoice question")
     page.get_by_label("Details").fill("Asked about the invoice")
     page.get_by_role("button", name="Log interaction").click()
-    expect(page.locator("#interaction-form")).to_contain_text("This field is required")
+    expect(page.locator("#interaction-form")).to_contain_text("A purchase needs an amount.")
     expect(page.get_by_label("Details")).to_have_value("Asked about the invoice")
+    assert not customer.interactions.filter(subject="Invoice question").exists()
 
-    page.get_by_label("Subject").fill("Invoice question")
+    page.get_by_label("Kind").select_option("call")
     page.get_by_role("button", name="Log interaction").click()
     first_entry = page.locator(".timeline .timeline-entry").first
     expect(first_entry).to_contain_text("Invoice question")

@@ -68,10 +68,9 @@ class TestCustomerList:
         response = manager_client.get(LIST)
         assert names(response) == [customer.name]
         assert response.context["filter"].form["owner"].value() == "me"
-        assert sorted(names(manager_client.get(LIST, {"owner": ""}))) == [
-            others_customer.name,
-            customer.name,
-        ]
+        assert sorted(names(manager_client.get(LIST, {"owner": ""}))) == sorted(
+            [others_customer.name, customer.name]
+        )
 
     def test_an_invalid_filter_value_shows_a_message_not_an_error(self, admin_client):
         CustomerFactory()

@@ -13,9 +13,9 @@ def sort_link(label: str, key: str, current: str, query: str) -> str:
     target = key if descending or not active else f"-{key}"
     href = "?" + "&".join(filter(None, [query, urlencode({"sort": target})]))
     arrow = ("▼" if descending else "▲") if active else ""
-    aria = ' aria-sort="descending"' if descending else (' aria-sort="ascending"' if active else "")
+    state = "descending" if descending else ("ascending" if active else "none")
     return format_html(
-        '<a class="sort-link" href="{}"{}>{} {}</a>', href, format_html(aria), label, arrow
+        '<a class="sort-link" href="{}" data-sort="{}">{} {}</a>', href, state, label, arrow
     )
 
 
