@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer
+from .models import Customer, ImportJob
 
 ADMIN = "Admin"
 ACCOUNT_MANAGER = "Account manager"
@@ -84,3 +84,16 @@ def get_customer_for_user(user: User, pk: int, *, action: str = "view") -> Custo
     if action == "log" and not can_log_interaction(user, customer):
         raise PermissionDenied(_("You cannot log interactions."))
     return customer
+
+
+def get_import_job_for_user(user: User, pk: int) -> ImportJob:
+    """The import job `pk` if `user` may see it: their own, or any for an admin; else 404.
+
+    The file content is deferred: pages about a job never need it.
+    """
+    if not has_role(user) or not user.has_perm("customers.import_customers"):
+        raise Http404
+    jobs = ImportJob.objects.defer("content")
+    if not is_admin(user):
+        jobs = jobs.filter(created_by=user)
+    return get_object_or_404(jobs, pk=pk)

@@ -302,7 +302,7 @@ class ImportJob(models.Model):
     error_rows = models.PositiveIntegerField(_("invalid rows"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
-    # [{"row": 3, "field": "email", "message": "..."}], at most IMPORT_MAX_ERRORS kept.
+    # [{"row": 3, "field": "email", "message": "..."}], at most importing.MAX_STORED_ERRORS kept.
     errors = models.JSONField(_("row errors"), default=list, blank=True)
     preview = models.JSONField(_("preview"), default=list, blank=True)
     failure = models.TextField(_("failure"), blank=True)

@@ -1,0 +1,219 @@
+"""CSV import (upload, check, preview, apply) and CSV export pages."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.http import (
+    HttpRequest,
+    HttpResponse,
+    HttpResponseBadRequest,
+    QueryDict,
+    StreamingHttpResponse,
+)
+from django.shortcuts import redirect, render
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
+from django.views import View
+from django_htmx.http import HttpResponseClientRefresh
+
+from . import access, exporting, importing, tasks
+from .csv_columns import COLUMNS, column_names
+from .filters import OWNER_ME, CustomerFilter
+from .forms import ImportUploadForm
+from .models import Customer, ImportJob
+from .views import StaffRequiredMixin
+
+JOBS_PER_PAGE = 20
+ERRORS_PER_PAGE = 50
+ACTION_BADGES = {"create": "success", "update": "info", "error": "danger"}
+
+
+class ImportUploadView(StaffRequiredMixin, View):
+    permission_required = "customers.import_customers"
+    template_name = "customers/import_upload.html"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        return self.render(request, ImportUploadForm())
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        form = ImportUploadForm(request.POST, request.FILES)
+        if not form.is_valid():
+            return self.render(request, form, status=422)
+        job = ImportJob.objects.create(
+            target=form.cleaned_data["target"],
+            mode=form.cleaned_data["mode"],
+            filename=form.filename[:255],
+            content=form.cleaned_data["file"],
+            created_by=request.user,
+        )
+        tasks.validate_import_job.delay_on_commit(job.pk, translation.get_language())
+        return redirect(job)
+
+    def render(self, request: HttpRequest, form: ImportUploadForm, status: int = 200):
+        jobs = ImportJob.objects.select_related("created_by").defer("content", "errors", "preview")
+        if not access.is_admin(request.user):
+            jobs = jobs.filter(created_by=request.user)
+        page = Paginator(jobs.order_by("-created_at", "-id"), JOBS_PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        context = {
+            "form": form,
+            "page": page,
+            "column_help": [(label, COLUMNS[target]) for target, label in ImportJob.Target.choices],
+            "max_rows": settings.IMPORT_MAX_ROWS,
+            "max_mb": settings.IMPORT_MAX_BYTES // (1024 * 1024),
+        }
+        return render(request, self.template_name, context, status=status)
+
+
+def _progress_context(job: ImportJob) -> dict:
+    """What the progress bar shows: the running step, how far it is, whether to keep polling."""
+    progress = tasks.read_progress(job.pk) or {}
+    queued = job.status == ImportJob.Status.VALIDATED and progress.get("phase") == "queued"
+    total = progress.get("total") or 0
+    done = min(progress.get("done") or 0, total)
+    phase_labels = {
+        "queued": _("Waiting for the importer…"),
+        "validating": _("Checking rows…"),
+        "checking": _("Checking rows again before writing…"),
+        "writing": _("Writing rows…"),
+    }
+    default_label = _("Starting…") if job.is_running else ""
+    return {
+        "job": job,
+        "polling": job.is_running or queued,
+        "phase_label": phase_labels.get(progress.get("phase"), default_label),
+        "done": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+    }
+
+
+class ImportDetailView(StaffRequiredMixin, View):
+    permission_required = "customers.import_customers"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = access.get_import_job_for_user(request.user, pk)
+        errors_page = Paginator(job.errors, ERRORS_PER_PAGE).get_page(
+            request.GET.get("errors_page")
+        )
+        present = {name for row in job.preview for name in row.get("values", {})}
+        columns = [name for name in column_names(job.target) if name in present]
+        preview = [
+            {
+                "row": row["row"],
+                "action": row["action"],
+                "badge": ACTION_BADGES.get(row["action"], "secondary"),
+                "cells": [row["values"].get(name, "") for name in columns],
+            }
+            for row in job.preview
+        ]
+        context = {
+            **_progress_context(job),
+            "errors_page": errors_page,
+            "errors_truncated": len(job.errors) >= importing.MAX_STORED_ERRORS,
+            "columns": columns,
+            "preview": preview,
+            "blocked_by_errors": (
+                job.status == ImportJob.Status.VALIDATED
+                and job.mode == ImportJob.Mode.ALL_OR_NOTHING
+                and job.error_rows > 0
+            ),
+            "can_cancel": job.status in (ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED),
+        }
+        return render(request, "customers/import_detail.html", context)
+
+
+class ImportProgressView(StaffRequiredMixin, View):
+    """The progress bar alone, polled by htmx; once the step ends the page reloads."""
+
+    permission_required = "customers.import_customers"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = access.get_import_job_for_user(request.user, pk)
+        context = _progress_context(job)
+        if request.htmx and not context["polling"]:
+            return HttpResponseClientRefresh()
+        if not request.htmx:
+            return redirect(job)
+        return render(request, "customers/_import_progress.html", context)
+
+
+class ImportApplyView(StaffRequiredMixin, View):
+    permission_required = "customers.import_customers"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = access.get_import_job_for_user(request.user, pk)
+        if not job.can_apply:
+            messages.error(request, _("This file cannot be imported as it stands."))
+            return redirect(job)
+        tasks.record_progress(job.pk, "queued", 0, job.valid_rows)
+        tasks.apply_import_job.delay_on_commit(job.pk, translation.get_language())
+        return redirect(job)
+
+
+class ImportCancelView(StaffRequiredMixin, View):
+    permission_required = "customers.import_customers"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        job = access.get_import_job_for_user(request.user, pk)
+        cancelled = ImportJob.objects.filter(
+            pk=job.pk, status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED]
+        ).update(status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
+        if cancelled:
+            messages.success(request, _("Import of %(file)s cancelled.") % {"file": job.filename})
+            return redirect("customers:import")
+        messages.error(request, _("Too late to cancel: the import has started or ended."))
+        return redirect(job)
+
+
+# --- Export -------------------------------------------------------------------------
+
+
+def filtered_customers(request: HttpRequest):
+    """The customers the list shows for these GET parameters (same filters and default)."""
+    data = request.GET
+    if not data and access.is_account_manager(request.user):
+        data = QueryDict(mutable=True)
+        data["owner"] = OWNER_ME
+    customer_filter = CustomerFilter(data, queryset=Customer.objects.all(), user=request.user)
+    if not customer_filter.is_valid():
+        return None, customer_filter.errors
+    return customer_filter.qs, None
+
+
+def _csv_response(lines, name: str) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(lines, content_type="text/csv; charset=utf-8")
+    filename = f"{name}-{timezone.localdate():%Y-%m-%d}.csv"
+    response["Content-Disposition"] = f'attachment; filename="{filename}"'
+    response["Cache-Control"] = "no-store"
+    return response
+
+
+def _bad_filters(errors) -> HttpResponse:
+    problems = "; ".join(f"{name}: {', '.join(messages)}" for name, messages in errors.items())
+    return HttpResponseBadRequest(
+        _("The filters are not valid: %(problems)s") % {"problems": problems},
+        content_type="text/plain; charset=utf-8",
+    )
+
+
+class ExportCustomersView(StaffRequiredMixin, View):
+    permission_required = "customers.export_customers"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        customers, errors = filtered_customers(request)
+        if errors:
+            return _bad_filters(errors)
+        return _csv_response(exporting.customer_csv_lines(customers), "customers")
+
+
+class ExportInteractionsView(StaffRequiredMixin, View):
+    permission_required = "customers.export_customers"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        customers, errors = filtered_customers(request)
+        if errors:
+            return _bad_filters(errors)
+        interactions = exporting.interactions_of(customers)
+        return _csv_response(exporting.interaction_csv_lines(interactions), "interactions")
