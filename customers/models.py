@@ -143,6 +143,12 @@ class Customer(models.Model):
         indexes = [
             # One index per sortable column of the list, each with id as tie-breaker.
             models.Index(fields=["name", "id"], name="customer_name_idx"),
+            # The default list (not archived): its COUNT becomes an index-only scan.
+            models.Index(
+                fields=["name", "id"],
+                condition=models.Q(archived_at__isnull=True),
+                name="customer_current_name_idx",
+            ),
             models.Index(fields=["owner", "name", "id"], name="customer_owner_name_idx"),
             models.Index(fields=["status", "name", "id"], name="customer_status_name_idx"),
             models.Index(fields=["renewal_date", "id"], name="customer_renewal_idx"),
