@@ -1,0 +1,68 @@
+# Developer entry points. `make` alone lists the targets.
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+# Translations kept in locale/ (settings.LANGUAGES without English).
+LOCALES ?= de fr es nl
+
+.PHONY: help .venv install install-dev run test bench lint format messages check-deploy clean
+
+help: ## List the targets
+	@echo "Targets:"
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_.-]+:.*## / {printf "  %-13s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@echo
+	@echo "Variables: PYTEST_ARGS (e.g. make test PYTEST_ARGS='-x -k timeline'),"
+	@echo "           HOST, PORT (make run), PG_PORT, REDIS_PORT (make test/bench)"
+
+# --- Virtualenv ---------------------------------------------------------------
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.installed: requirements.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements.txt
+	touch $@
+
+$(VENV)/.installed-dev: requirements-dev.txt requirements.txt | $(BIN)/python
+	$(BIN)/pip install -r requirements-dev.txt
+	touch $@ $(VENV)/.installed
+
+.venv: $(VENV)/.installed ## Create .venv and install the runtime requirements
+
+install: $(VENV)/.installed ## Install the runtime requirements into .venv
+
+install-dev: $(VENV)/.installed-dev ## Install runtime + dev/test requirements into .venv
+
+# --- Everyday -------------------------------------------------------------------
+run: $(VENV)/.installed ## Run the app locally (migrate, demo data, Celery, runserver)
+	scripts/run-dev.sh
+
+test: $(VENV)/.installed-dev ## Run the tests against throwaway PostgreSQL + Redis
+	scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
+
+bench: $(VENV)/.installed-dev ## Run the benchmarks against throwaway PostgreSQL + Redis
+	scripts/with-services.sh $(BIN)/python -m bench
+
+lint: $(VENV)/.installed-dev ## Check code style (ruff check + ruff format --check)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(VENV)/.installed-dev ## Reformat the code and apply safe ruff fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+# DEBUG=1 only so that the settings load without a SECRET_KEY.
+messages: $(VENV)/.installed ## Update and compile the translation catalogues (locale/)
+	mkdir -p $(foreach lang,$(LOCALES),locale/$(lang)/LC_MESSAGES)
+	DEBUG=1 $(BIN)/python manage.py makemessages -a --ignore=.venv --ignore=staticfiles --ignore=var
+	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
+
+check-deploy: $(VENV)/.installed ## Run Django's deployment checks with production settings
+	DEBUG=0 \
+	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
+	ALLOWED_HOSTS=crm.example.com \
+	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean: ## Remove local data (var/) and collected static files
+	rm -rf var staticfiles

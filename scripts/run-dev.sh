@@ -1,0 +1,106 @@
+#!/usr/bin/env bash
+# Runs the CRM on this machine for development: migrates, loads demo data into
+# an empty database, then starts a Celery worker (with beat) and runserver.
+# Ctrl-C stops everything.
+#
+# Environment: HOST (default 127.0.0.1), PORT (default 8000), DEBUG (default 1),
+# SKIP_SEED=1 to skip the demo data. Everything else as in .env.example; with
+# nothing set the app uses SQLite, the filesystem Celery broker and a file cache
+# under var/, so no server is needed.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+HOST="${HOST:-127.0.0.1}"
+PORT="${PORT:-8000}"
+export DEBUG="${DEBUG:-1}"
+PY=.venv/bin/python
+
+say() { printf 'run-dev: %s\n' "$*" >&2; }
+
+"$PY" manage.py migrate --noinput
+if [[ "${SKIP_SEED:-0}" == "1" ]]; then
+    say "SKIP_SEED=1: not loading demo data"
+else
+    "$PY" manage.py seed_demo --if-empty
+fi
+
+# Each background job gets its own process group (set -m), so stopping a job
+# also stops what it started: runserver's autoreloader child, Celery's pool
+# and embedded beat.
+pids=()
+celery_pid=""
+runserver_pid=""
+stopping=0
+stop_started=0
+force=0
+stop_all() {
+    [[ $stopping -eq 1 ]] && return 0
+    stopping=1
+    stop_started=${EPOCHREALTIME/./}
+    set +e
+    local pid i alive
+    if [[ ${#pids[@]} -gt 0 ]]; then
+        say "stopping runserver and Celery (Ctrl-C again to kill them at once)"
+        # Celery: TERM to its main process = warm shutdown (it stops its pool and
+        # beat itself). runserver: TERM to the whole group (autoreloader + child).
+        # TERM, not INT: INT is ignored when this script was started in the
+        # background by a non-interactive shell.
+        [[ -n "$celery_pid" ]] && kill -TERM "$celery_pid" 2>/dev/null
+        [[ -n "$runserver_pid" ]] && kill -TERM -- "-$runserver_pid" 2>/dev/null
+        for ((i = 0; i < 200; i++)); do
+            alive=0
+            for pid in "${pids[@]}"; do
+                kill -0 -- "-$pid" 2>/dev/null && alive=1
+            done
+            [[ $alive -eq 0 || $force -eq 1 ]] && break
+            sleep 0.1
+        done
+        for pid in "${pids[@]}"; do
+            kill -KILL -- "-$pid" 2>/dev/null
+        done
+        say "stopped (after $(( (${EPOCHREALTIME/./} - stop_started) / 1000 )) ms$([[ $force -eq 1 ]] && echo ', killed'))"
+    fi
+}
+on_signal() {
+    if [[ $stopping -eq 1 ]]; then
+        # Already stopping. Another Ctrl-C half a second or more later kills at
+        # once instead of waiting for Celery's warm shutdown (`timeout` sends
+        # its signal twice at once, which must not count).
+        if (( ${EPOCHREALTIME/./} - stop_started >= 500000 )); then
+            force=1
+        fi
+        return 0
+    fi
+    stop_all
+    exit "$1"
+}
+trap 'on_signal 130' INT
+trap 'on_signal 143' TERM
+trap 'stop_all' EXIT
+
+set -m
+.venv/bin/celery -A crm worker -B -l info --concurrency 2 &
+celery_pid=$!
+pids+=("$celery_pid")
+"$PY" manage.py runserver "$HOST:$PORT" &
+runserver_pid=$!
+pids+=("$runserver_pid")
+set +m
+
+cat >&2 <<EOF
+
+  CRM running at http://$HOST:$PORT/
+  Log in as:  admin / admin (admin)
+              manager / manager (account manager)
+  Ctrl-C stops everything.
+
+EOF
+
+# Stop everything as soon as either process ends (or on Ctrl-C).
+set +e
+wait -n "${pids[@]}"
+status=$?
+set -e
+say "a process ended (exit code $status); stopping the rest"
+exit "$status"
