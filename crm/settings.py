@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "customers.context_processors.roles",
+                "retention.context_processors.notifications",
             ],
         },
     },
@@ -174,7 +175,13 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+RISK_NIGHTLY_HOUR = env.int("RISK_NIGHTLY_HOUR", default=2)
+RISK_NIGHTLY_MINUTE = env.int("RISK_NIGHTLY_MINUTE", default=15)
 CELERY_BEAT_SCHEDULE = {
+    "nightly-risk-recompute": {
+        "task": "retention.tasks.nightly_risk_recompute",
+        "schedule": crontab(hour=RISK_NIGHTLY_HOUR, minute=RISK_NIGHTLY_MINUTE),
+    },
     "purge-old-import-jobs": {
         "task": "customers.tasks.purge_old_import_jobs",
         "schedule": crontab(hour=3, minute=30),

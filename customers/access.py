@@ -20,6 +20,50 @@ ACCOUNT_MANAGER = "Account manager"
 STAFF = "Staff"
 ROLES = (ADMIN, ACCOUNT_MANAGER, STAFF)
 
+# What each role may do (the admin role gets every permission of the CRM's apps).
+# Migration customers/0002_roles created these; `sync_roles()` restores them.
+ROLE_PERMISSIONS = {
+    STAFF: [
+        "customers.view_customer",
+        "customers.view_interaction",
+        "customers.add_interaction",
+        "customers.view_company",
+        "customers.view_tag",
+    ],
+    ACCOUNT_MANAGER: [
+        "customers.view_customer",
+        "customers.add_customer",
+        "customers.change_customer",
+        "customers.view_interaction",
+        "customers.add_interaction",
+        "customers.view_company",
+        "customers.add_company",
+        "customers.view_tag",
+        "customers.add_tag",
+        "customers.import_customers",
+        "customers.export_customers",
+    ],
+}
+ADMIN_APPS = ("customers", "retention", "surveys")
+
+
+def sync_roles() -> None:
+    """Create the role groups and give them their permissions (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    for role in ROLES:
+        group, _created = Group.objects.get_or_create(name=role)
+        if role == ADMIN:
+            permissions = Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
+        else:
+            permissions = [
+                Permission.objects.get(
+                    content_type__app_label=name.split(".")[0], codename=name.split(".")[1]
+                )
+                for name in ROLE_PERMISSIONS[role]
+            ]
+        group.permissions.add(*permissions)
+
 User = AbstractBaseUser | AnonymousUser
 
 

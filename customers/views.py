@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
 
-from . import access, services
+from . import access, panels, services
 from .filters import OWNER_ME, CustomerFilter
 from .forms import CustomerForm, InteractionForm
 from .models import Customer
@@ -107,6 +107,7 @@ def render_detail(
         "interaction_form": interaction_form,
         "can_change": access.can_change_customer(request.user, customer),
         "can_log": access.can_log_interaction(request.user, customer),
+        "panels": panels.render_panels(request, customer),
     }
     return render(request, "customers/customer_detail.html", context, status=status)
 

@@ -1,1 +1,227 @@
-# Models arrive with the retention issues.
+"""Churn risk: per-customer scores and flags, their nightly history, the at-risk queue."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.urls import reverse
+from django.utils.translation import gettext_lazy as _
+
+from customers.models import Customer
+
+
+class RiskLevel(models.TextChoices):
+    LOW = "low", _("Low")
+    MEDIUM = "medium", _("Medium")
+    HIGH = "high", _("High")
+
+
+LEVEL_RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
+
+
+class SignalSetting(models.Model):
+    """An admin's weights and thresholds for one registered signal (defaults from the registry)."""
+
+    key = models.CharField(_("signal"), max_length=50, unique=True)
+    enabled = models.BooleanField(_("enabled"), default=True)
+    weight = models.PositiveSmallIntegerField(
+        _("weight"), validators=[MaxValueValidator(100)], help_text=_("0–100, relative to others.")
+    )
+    onboarding_weight = models.PositiveSmallIntegerField(
+        _("weight during onboarding"),
+        validators=[MaxValueValidator(100)],
+        help_text=_("Used instead of the weight for customers in onboarding."),
+    )
+    threshold = models.DecimalField(
+        _("threshold"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)]
+    )
+    window_days = models.PositiveIntegerField(
+        _("window (days)"), validators=[MinValueValidator(1), MaxValueValidator(3650)]
+    )
+
+    class Meta:
+        ordering = ["key"]
+        verbose_name = _("risk signal setting")
+        verbose_name_plural = _("risk signal settings")
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class RiskConfig(models.Model):
+    """Level thresholds, one row (pk=1)."""
+
+    medium_from = models.PositiveSmallIntegerField(
+        _("medium risk from score"), default=30, validators=[MaxValueValidator(100)]
+    )
+    high_from = models.PositiveSmallIntegerField(
+        _("high risk from score"), default=60, validators=[MaxValueValidator(100)]
+    )
+
+    class Meta:
+        verbose_name = _("risk levels")
+        verbose_name_plural = _("risk levels")
+
+    def __str__(self) -> str:
+        return str(_("Medium from %(m)s, high from %(h)s") % {"m": self.medium_from, "h": self.high_from})
+
+    @classmethod
+    def load(cls) -> "RiskConfig":
+        return cls.objects.get_or_create(pk=1)[0]
+
+
+class CustomerRisk(models.Model):
+    """A customer's current risk and where they stand in the at-risk queue."""
+
+    class Resolution(models.TextChoices):
+        SAVED = "saved", _("Saved")
+        LOST = "lost", _("Lost")
+
+    customer = models.OneToOneField(
+        Customer, on_delete=models.CASCADE, primary_key=True, related_name="risk"
+    )
+    score = models.PositiveSmallIntegerField(_("risk score"), null=True, blank=True)
+    level = models.CharField(
+        _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW
+    )
+    # [{"key", "label", "reason", "evidence": {...}, "weight", "contribution"}], flagged only.
+    flags = models.JSONField(_("flags"), default=list, blank=True)
+    previous_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    computed_for = models.DateField(_("computed for"))
+    level_since = models.DateField(_("at this level since"))
+    snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
+    resolution = models.CharField(
+        _("resolution"), max_length=10, choices=Resolution.choices, blank=True
+    )
+    resolution_reason = models.CharField(_("reason"), max_length=200, blank=True)
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    last_outreach_at = models.DateTimeField(_("last outreach"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("customer risk")
+        verbose_name_plural = _("customer risks")
+        indexes = [
+            # The at-risk queue: open cases by score.
+            models.Index(
+                "level",
+                models.F("score").desc(),
+                name="risk_queue_idx",
+                condition=models.Q(level__in=["medium", "high"], resolved_at__isnull=True),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id}: {self.level} ({self.score})"
+
+    @property
+    def trend(self) -> str:
+        if self.score is None or self.previous_score is None or self.score == self.previous_score:
+            return "flat"
+        return "up" if self.score > self.previous_score else "down"
+
+
+class RiskSnapshot(models.Model):
+    """A customer's score on one day, written when it changed; the chart's data."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="risk_snapshots")
+    as_of = models.DateField(_("date"))
+    score = models.PositiveSmallIntegerField(null=True)
+    level = models.CharField(max_length=10, choices=RiskLevel.choices)
+    contributions = models.JSONField(default=dict)  # {signal key: points of the score}
+
+    class Meta:
+        ordering = ["customer", "as_of"]
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "as_of"], name="one_snapshot_per_day")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.as_of}: {self.score}"
+
+
+class RiskEvent(models.Model):
+    """Something that happened to a customer's risk: shown in their timeline."""
+
+    class Kind(models.TextChoices):
+        LEVEL_UP = "level_up", _("Risk rose")
+        LEVEL_DOWN = "level_down", _("Risk fell")
+        CLAIMED = "claimed", _("Claimed")
+        SNOOZED = "snoozed", _("Snoozed")
+        SAVED = "saved", _("Resolved: saved")
+        LOST = "lost", _("Resolved: lost")
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="risk_events")
+    kind = models.CharField(max_length=20, choices=Kind.choices)
+    occurred_at = models.DateTimeField()
+    from_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True)
+    to_level = models.CharField(max_length=10, choices=RiskLevel.choices, blank=True)
+    score = models.PositiveSmallIntegerField(null=True, blank=True)
+    summary = models.TextField(blank=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer", "-occurred_at", "-id"], name="risk_event_timeline_idx")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer_id} {self.kind} {self.occurred_at:%Y-%m-%d}"
+
+
+class Notification(models.Model):
+    """An in-app notice to a staff member (e.g. "your customer's risk rose to high")."""
+
+    recipient = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications"
+    )
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, null=True, blank=True, related_name="+"
+    )
+    message = models.CharField(max_length=300)
+    created_at = models.DateTimeField(auto_now_add=True)
+    read_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["recipient", "read_at"], name="notification_unread_idx"),
+            models.Index(fields=["recipient", "-created_at"], name="notification_list_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.message
+
+    def get_absolute_url(self) -> str:
+        return self.customer.get_absolute_url() if self.customer_id else reverse("retention:queue")
+
+
+class RiskRun(models.Model):
+    """One recompute of every customer, split into chunks that workers take in parallel."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateField()
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    chunks_total = models.PositiveIntegerField(default=0)
+    chunks_done = models.PositiveIntegerField(default=0)
+    customers_seen = models.PositiveIntegerField(default=0)
+    customers_changed = models.PositiveIntegerField(default=0)
+    started_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-started_at"]
+
+    def __str__(self) -> str:
+        return f"{self.as_of} ({self.status})"
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0

@@ -83,7 +83,7 @@ class TestCustomerList:
     ):
         tag = TagFactory(name="VIP")
         CustomerFactory.create_batch(5, tags=[tag])
-        with django_assert_max_num_queries(10) as few:
+        with django_assert_max_num_queries(12) as few:
             admin_client.get(LIST)
         CustomerFactory.create_batch(40, tags=[tag])
         with django_assert_max_num_queries(len(few.captured_queries)):

@@ -2,8 +2,10 @@
 
 import pytest
 from django.urls import get_resolver, reverse
+from django.utils import timezone
 
 from customers.models import ImportJob
+from retention.models import RiskRun
 
 from .factories import CustomerFactory
 
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {"login", "healthz", "set_language", "home", "logout"}
 
 
-def staff_urls(customer, other, job) -> dict[str, str]:
+def staff_urls(customer, other, job, run) -> dict[str, str]:
     """One concrete URL per named staff route (the test below checks none is missing)."""
     return {
         "customers:list": reverse("customers:list"),
@@ -33,6 +35,11 @@ def staff_urls(customer, other, job) -> dict[str, str]:
         "customers:export_interactions": reverse("customers:export_interactions"),
         "customers:duplicates": reverse("customers:duplicates"),
         "customers:merge": reverse("customers:merge", args=[customer.pk, other.pk]),
+        "retention:queue": reverse("retention:queue"),
+        "retention:case_action": reverse("retention:case_action", args=[customer.pk, "claim"]),
+        "retention:recompute": reverse("retention:recompute"),
+        "retention:run": reverse("retention:run", args=[run.pk]),
+        "retention:notifications": reverse("retention:notifications"),
     }
 
 
@@ -42,7 +49,8 @@ def urls(admin_user):
     job = ImportJob.objects.create(
         target="customers", filename="x.csv", content="name\nA\n", created_by=admin_user
     )
-    return staff_urls(customer, other, job)
+    run = RiskRun.objects.create(as_of=timezone.localdate())
+    return staff_urls(customer, other, job, run)
 
 
 def _named_routes(resolver=None, namespace="") -> set[str]:

@@ -1,0 +1,62 @@
+from django.contrib import admin
+
+from . import risk, signals
+from .models import CustomerRisk, Notification, RiskConfig, RiskEvent, RiskRun, RiskSnapshot, SignalSetting
+
+
+@admin.register(SignalSetting)
+class SignalSettingAdmin(admin.ModelAdmin):
+    """Weights and thresholds; the help column says what threshold and window mean."""
+
+    list_display = ["key", "enabled", "weight", "onboarding_weight", "threshold", "window_days", "meaning"]
+    list_editable = ["enabled", "weight", "onboarding_weight", "threshold", "window_days"]
+
+    def changelist_view(self, request, extra_context=None):
+        risk.ensure_signal_settings()  # every registered signal appears, with its defaults
+        return super().changelist_view(request, extra_context)
+
+    @admin.display(description="threshold / window")
+    def meaning(self, setting: SignalSetting) -> str:
+        signal = signals.registered().get(setting.key)
+        return f"{signal.threshold_help} / {signal.window_help}" if signal else ""
+
+
+@admin.register(RiskConfig)
+class RiskConfigAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "medium_from", "high_from"]
+    list_editable = ["medium_from", "high_from"]
+    list_display_links = ["__str__"]
+
+
+@admin.register(CustomerRisk)
+class CustomerRiskAdmin(admin.ModelAdmin):
+    list_display = ["customer", "score", "level", "level_since", "snoozed_until", "resolution"]
+    list_filter = ["level", "resolution"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
+    show_full_result_count = False
+
+
+@admin.register(RiskSnapshot)
+class RiskSnapshotAdmin(admin.ModelAdmin):
+    list_display = ["customer", "as_of", "score", "level"]
+    raw_id_fields = ["customer"]
+    show_full_result_count = False
+
+
+@admin.register(RiskEvent)
+class RiskEventAdmin(admin.ModelAdmin):
+    list_display = ["customer", "kind", "occurred_at", "from_level", "to_level", "actor"]
+    raw_id_fields = ["customer"]
+    list_filter = ["kind"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["recipient", "message", "created_at", "read_at"]
+    raw_id_fields = ["customer"]
+
+
+@admin.register(RiskRun)
+class RiskRunAdmin(admin.ModelAdmin):
+    list_display = ["as_of", "status", "chunks_done", "chunks_total", "customers_changed", "started_at", "finished_at"]

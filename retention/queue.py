@@ -1,0 +1,133 @@
+"""The at-risk queue: who is open, and what an account manager does about them."""
+
+from datetime import date, timedelta
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import Http404
+from django.shortcuts import get_object_or_404
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers import access
+from customers.models import Customer, Interaction
+from customers.services import interaction_log
+
+from .models import CustomerRisk, RiskEvent, RiskLevel
+
+MAX_SNOOZE_DAYS = 90
+
+
+def open_cases(*, today: date | None = None) -> QuerySet:
+    """Customers at medium or high risk, not snoozed, not resolved: highest score first."""
+    today = today or timezone.localdate()
+    return (
+        CustomerRisk.objects.filter(
+            level__in=[RiskLevel.MEDIUM, RiskLevel.HIGH],
+            resolved_at__isnull=True,
+            customer__archived_at__isnull=True,
+        )
+        .exclude(snoozed_until__gt=today)
+        .select_related("customer", "customer__owner", "customer__company")
+        .order_by("-score", "-customer__monthly_value", "customer_id")
+    )
+
+
+def can_work_queue(user) -> bool:
+    return access.is_admin(user) or access.is_account_manager(user)
+
+
+def get_case_for_user(user, customer_id: int) -> CustomerRisk:
+    """The risk case of a customer the user may act on (admin, or the customer's manager)."""
+    if not can_work_queue(user):
+        raise Http404
+    risk = get_object_or_404(
+        CustomerRisk.objects.select_related("customer", "customer__owner"), customer_id=customer_id
+    )
+    if not access.can_change_customer(user, risk.customer):
+        raise PermissionDenied(_("Only this customer's account manager or an admin can do this."))
+    return risk
+
+
+def _event(risk: CustomerRisk, kind: str, user, summary: str = "") -> None:
+    RiskEvent.objects.create(
+        customer_id=risk.customer_id,
+        kind=kind,
+        occurred_at=timezone.now(),
+        score=risk.score,
+        to_level=risk.level,
+        summary=summary,
+        actor=user,
+    )
+
+
+@transaction.atomic
+def case_assign(*, risk: CustomerRisk, owner, by) -> CustomerRisk:
+    """Give the customer (and so the case) to `owner`; claiming is assigning to oneself."""
+    if owner != by and not access.is_admin(by):
+        raise PermissionDenied(_("Only an admin can assign a customer to someone else."))
+    if not (access.is_admin(owner) or access.is_account_manager(owner)):
+        raise ValidationError(_("Customers can only be assigned to account managers or admins."))
+    Customer.objects.filter(pk=risk.customer_id).update(owner=owner, updated_at=timezone.now())
+    risk.customer.owner = owner
+    name = owner.get_full_name() or owner.get_username()
+    _event(risk, RiskEvent.Kind.CLAIMED, by, _("Assigned to %(name)s") % {"name": name})
+    return risk
+
+
+@transaction.atomic
+def case_log_outreach(*, risk: CustomerRisk, user, kind: str, subject: str, body: str = "") -> Interaction:
+    interaction = interaction_log(
+        customer=risk.customer,
+        recorded_by=user,
+        kind=kind,
+        direction=Interaction.Direction.OUTBOUND,
+        subject=subject,
+        body=body,
+        occurred_at=timezone.now(),
+    )
+    CustomerRisk.objects.filter(pk=risk.pk).update(last_outreach_at=interaction.occurred_at)
+    risk.last_outreach_at = interaction.occurred_at
+    return interaction
+
+
+@transaction.atomic
+def case_snooze(*, risk: CustomerRisk, until: date, user) -> CustomerRisk:
+    today = timezone.localdate()
+    if until <= today:
+        raise ValidationError(_("Snooze until a day in the future."))
+    if until > today + timedelta(days=MAX_SNOOZE_DAYS):
+        raise ValidationError(_("Snooze for at most %(days)s days.") % {"days": MAX_SNOOZE_DAYS})
+    risk.snoozed_until = until
+    risk.save(update_fields=["snoozed_until"])
+    _event(risk, RiskEvent.Kind.SNOOZED, user, _("Until %(date)s") % {"date": until.isoformat()})
+    return risk
+
+
+@transaction.atomic
+def case_resolve(*, risk: CustomerRisk, outcome: str, reason: str, user) -> CustomerRisk:
+    """Saved: out of the queue until the risk rises. Lost: the customer churns today."""
+    reason = reason.strip()
+    if outcome not in CustomerRisk.Resolution.values:
+        raise ValidationError(_("Choose saved or lost."))
+    if outcome == CustomerRisk.Resolution.LOST and not reason:
+        raise ValidationError(_("Say why the customer was lost."))
+    risk.resolution = outcome
+    risk.resolution_reason = reason
+    risk.resolved_at = timezone.now()
+    risk.save(update_fields=["resolution", "resolution_reason", "resolved_at"])
+    customer = risk.customer
+    if outcome == CustomerRisk.Resolution.LOST:
+        customer.status = Customer.Status.CHURNED
+        customer.churned_on = timezone.localdate()
+        customer.churn_reason = reason[:200]
+        customer.save(update_fields=["status", "churned_on", "churn_reason", "updated_at"])
+        kind = RiskEvent.Kind.LOST
+    else:
+        if customer.status == Customer.Status.AT_RISK:
+            customer.status = Customer.Status.ACTIVE
+            customer.save(update_fields=["status", "updated_at"])
+        kind = RiskEvent.Kind.SAVED
+    _event(risk, kind, user, reason)
+    return risk

@@ -1,0 +1,354 @@
+"""The churn-risk signals: each one a small function and a registry entry.
+
+A signal declares the aggregates it needs over a customer's interactions (run
+for a whole chunk of customers in one GROUP BY query) and a function that turns
+those facts into a Finding: flagged or healthy, with its evidence. Returning
+None means "no data for this customer": the signal is left out of the score and
+the other weights are re-normalised, rather than counting the customer healthy.
+
+Adding a signal (later apps: unopened emails, NPS answers, stalled onboarding)
+is one `Signal(...)` passed to `register()` from the app's AppConfig.ready().
+Reasons are rendered from the stored evidence at display time, so they appear
+in the reader's language.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from decimal import Decimal
+
+from django.db.models import Count, Max, Min, Q
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+
+from customers.models import Customer, Interaction
+
+
+@dataclass(frozen=True)
+class Params:
+    weight: int
+    onboarding_weight: int
+    threshold: Decimal
+    window_days: int
+    enabled: bool = True
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the risk computation knows about one customer as of a date."""
+
+    customer_id: int
+    status: str
+    customer_since: date | None
+    created_on: date
+    renewal_date: date | None
+    as_of: date
+    aggregates: dict = field(default_factory=dict)  # this signal's own aggregates
+
+
+@dataclass(frozen=True)
+class Finding:
+    flagged: bool
+    evidence: dict = field(default_factory=dict)
+
+
+AggregateFactory = Callable[[Params, datetime], dict]
+Evaluator = Callable[[Facts, Params], Finding | None]
+
+
+@dataclass(frozen=True)
+class Signal:
+    key: str
+    label: str
+    description: str
+    threshold_help: str
+    window_help: str
+    default_weight: int
+    default_onboarding_weight: int
+    default_threshold: Decimal
+    default_window_days: int
+    aggregates: AggregateFactory
+    evaluate: Evaluator
+    describe: Callable[[dict], str]  # evidence → a reason in the current language
+    forces_level: str = ""  # e.g. "high": a flag this serious sets at least that level
+
+    @property
+    def default_params(self) -> Params:
+        return Params(
+            self.default_weight,
+            self.default_onboarding_weight,
+            self.default_threshold,
+            self.default_window_days,
+        )
+
+
+_registry: dict[str, Signal] = {}
+
+
+def register(signal: Signal) -> None:
+    _registry[signal.key] = signal
+
+
+def registered() -> dict[str, Signal]:
+    return dict(_registry)
+
+
+def _days(since: datetime | date | None, as_of: date) -> int | None:
+    if since is None:
+        return None
+    day = since.date() if isinstance(since, datetime) else since
+    return (as_of - day).days
+
+
+def _window_start(end: datetime, params: Params) -> datetime:
+    return end - timedelta(days=params.window_days)
+
+
+# --- Long inactivity, relative to the customer's own rhythm ---------------------
+
+MIN_INACTIVITY_DAYS = 14
+
+
+def _inactivity_aggregates(params: Params, end: datetime) -> dict:
+    year_ago = end - timedelta(days=365)
+    return {
+        "last": Max("occurred_at"),
+        "first_in_year": Min("occurred_at", filter=Q(occurred_at__gte=year_ago)),
+        "count_in_year": Count("id", filter=Q(occurred_at__gte=year_ago)),
+    }
+
+
+def _inactivity(facts: Facts, params: Params) -> Finding | None:
+    last = facts.aggregates.get("last")
+    since = last or facts.customer_since or facts.created_on
+    days = _days(since, facts.as_of)
+    if last is None and days < params.window_days:
+        return None  # too new to tell
+    count = facts.aggregates.get("count_in_year") or 0
+    usual_gap = None
+    if count >= 3:
+        first = facts.aggregates["first_in_year"]
+        usual_gap = round((last - first).days / (count - 1), 1)
+    if usual_gap:
+        limit = max(MIN_INACTIVITY_DAYS, round(float(params.threshold) * usual_gap))
+    else:
+        limit = params.window_days
+    evidence = {"days": days, "usual_gap": usual_gap, "limit": limit, "never": last is None}
+    return Finding(days > limit, evidence)
+
+
+def _describe_inactivity(evidence: dict) -> str:
+    if evidence.get("never"):
+        return _("No interaction recorded in %(days)s days as a customer.") % evidence
+    if evidence.get("usual_gap"):
+        return _("No contact for %(days)s days; usually every %(usual_gap)s days.") % evidence
+    return _("No contact for %(days)s days (limit %(limit)s).") % evidence
+
+
+# --- Complaints and negative feedback ---------------------------------------------
+
+
+def _complaints_aggregates(params: Params, end: datetime) -> dict:
+    start = _window_start(end, params)
+    recent = Q(occurred_at__gte=start)
+    negative = Q(kind=Interaction.Kind.COMPLAINT) | Q(sentiment=Interaction.Sentiment.NEGATIVE)
+    return {
+        "negative": Count("id", filter=recent & negative),
+        "any": Count("id", filter=recent),
+    }
+
+
+def _complaints(facts: Facts, params: Params) -> Finding | None:
+    if not facts.aggregates.get("any"):
+        return None  # nothing heard from them in the window
+    count = facts.aggregates["negative"]
+    return Finding(count >= params.threshold, {"count": count, "window": params.window_days})
+
+
+def _describe_complaints(evidence: dict) -> str:
+    return _("%(count)s complaint(s) or negative interaction(s) in %(window)s days.") % evidence
+
+
+# --- Too many service requests ----------------------------------------------------
+
+
+def _service_aggregates(params: Params, end: datetime) -> dict:
+    recent = Q(occurred_at__gte=_window_start(end, params))
+    return {
+        "requests": Count("id", filter=recent & Q(kind=Interaction.Kind.SERVICE_REQUEST)),
+        "any": Count("id", filter=recent),
+    }
+
+
+def _service_requests(facts: Facts, params: Params) -> Finding | None:
+    if not facts.aggregates.get("any"):
+        return None
+    count = facts.aggregates["requests"]
+    return Finding(count >= params.threshold, {"count": count, "window": params.window_days})
+
+
+def _describe_service(evidence: dict) -> str:
+    return _("%(count)s service requests in %(window)s days.") % evidence
+
+
+# --- Discount or contract-change request near the renewal date --------------------
+
+
+def _discount_aggregates(params: Params, end: datetime) -> dict:
+    recent = Q(occurred_at__gte=_window_start(end, params))
+    return {
+        "requests": Count("id", filter=recent & Q(kind=Interaction.Kind.DISCOUNT_REQUEST)),
+        "last": Max("occurred_at", filter=Q(kind=Interaction.Kind.DISCOUNT_REQUEST)),
+    }
+
+
+def _discount_near_renewal(facts: Facts, params: Params) -> Finding | None:
+    if facts.renewal_date is None:
+        return None
+    days_to_renewal = (facts.renewal_date - facts.as_of).days
+    count = facts.aggregates.get("requests") or 0
+    near = -params.window_days <= days_to_renewal <= params.window_days
+    evidence = {"count": count, "days_to_renewal": days_to_renewal}
+    return Finding(near and count >= params.threshold, evidence)
+
+
+def _describe_discount(evidence: dict) -> str:
+    return _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.") % evidence
+
+
+# --- Renewal approaching with no recent contact -----------------------------------
+
+
+def _renewal_aggregates(params: Params, end: datetime) -> dict:
+    return {"last": Max("occurred_at")}
+
+
+def _renewal_no_contact(facts: Facts, params: Params) -> Finding | None:
+    if facts.renewal_date is None:
+        return None
+    days_to_renewal = (facts.renewal_date - facts.as_of).days
+    last = facts.aggregates.get("last")
+    days_since_contact = _days(last, facts.as_of)
+    quiet = days_since_contact is None or days_since_contact >= params.threshold
+    evidence = {"days_to_renewal": days_to_renewal, "days_since_contact": days_since_contact}
+    return Finding(0 <= days_to_renewal <= params.window_days and quiet, evidence)
+
+
+def _describe_renewal(evidence: dict) -> str:
+    if evidence.get("days_since_contact") is None:
+        return _("Renewal in %(days_to_renewal)s days and never contacted.") % evidence
+    return _("Renewal in %(days_to_renewal)s days, last contact %(days_since_contact)s days ago.") % evidence
+
+
+# --- Cancellation or non-renewal ------------------------------------------------
+
+
+def _cancellation_aggregates(params: Params, end: datetime) -> dict:
+    recent = Q(occurred_at__gte=_window_start(end, params))
+    return {
+        "count": Count("id", filter=recent & Q(kind=Interaction.Kind.CANCELLATION)),
+        "last": Max("occurred_at", filter=recent & Q(kind=Interaction.Kind.CANCELLATION)),
+    }
+
+
+def _cancellation(facts: Facts, params: Params) -> Finding | None:
+    count = facts.aggregates.get("count") or 0
+    last = facts.aggregates.get("last")
+    evidence = {"count": count, "days_ago": _days(last, facts.as_of)}
+    return Finding(count >= params.threshold, evidence)
+
+
+def _describe_cancellation(evidence: dict) -> str:
+    return _("Asked to cancel or not renew %(days_ago)s days ago.") % evidence
+
+
+BUILT_IN = [
+    Signal(
+        key="inactivity",
+        label=gettext_lazy("Long inactivity"),
+        description=gettext_lazy("No interaction or purchase for longer than usual."),
+        threshold_help=gettext_lazy("Times the customer's usual gap between contacts."),
+        window_help=gettext_lazy("Days without contact when the customer has no rhythm yet."),
+        default_weight=25,
+        default_onboarding_weight=35,
+        default_threshold=Decimal("3"),
+        default_window_days=60,
+        aggregates=_inactivity_aggregates,
+        evaluate=_inactivity,
+        describe=_describe_inactivity,
+    ),
+    Signal(
+        key="complaints",
+        label=gettext_lazy("Complaints or negative feedback"),
+        description=gettext_lazy("Complaints or interactions with negative sentiment."),
+        threshold_help=gettext_lazy("How many within the window flag the customer."),
+        window_help=gettext_lazy("Days to look back."),
+        default_weight=25,
+        default_onboarding_weight=25,
+        default_threshold=Decimal("1"),
+        default_window_days=90,
+        aggregates=_complaints_aggregates,
+        evaluate=_complaints,
+        describe=_describe_complaints,
+    ),
+    Signal(
+        key="service_requests",
+        label=gettext_lazy("Many service requests"),
+        description=gettext_lazy("Too many service requests in a short window."),
+        threshold_help=gettext_lazy("How many within the window flag the customer."),
+        window_help=gettext_lazy("Days to look back."),
+        default_weight=15,
+        default_onboarding_weight=20,
+        default_threshold=Decimal("3"),
+        default_window_days=30,
+        aggregates=_service_aggregates,
+        evaluate=_service_requests,
+        describe=_describe_service,
+    ),
+    Signal(
+        key="discount_near_renewal",
+        label=gettext_lazy("Discount request near renewal"),
+        description=gettext_lazy("A discount or contract-change request close to the renewal date."),
+        threshold_help=gettext_lazy("How many requests flag the customer."),
+        window_help=gettext_lazy("Days before or after the renewal date that count as close."),
+        default_weight=20,
+        default_onboarding_weight=10,
+        default_threshold=Decimal("1"),
+        default_window_days=60,
+        aggregates=_discount_aggregates,
+        evaluate=_discount_near_renewal,
+        describe=_describe_discount,
+    ),
+    Signal(
+        key="renewal_no_contact",
+        label=gettext_lazy("Renewal near, no recent contact"),
+        description=gettext_lazy("The renewal date approaches and nobody has talked to them."),
+        threshold_help=gettext_lazy("Days since the last contact that count as no recent contact."),
+        window_help=gettext_lazy("Days before the renewal date to start flagging."),
+        default_weight=20,
+        default_onboarding_weight=10,
+        default_threshold=Decimal("30"),
+        default_window_days=30,
+        aggregates=_renewal_aggregates,
+        evaluate=_renewal_no_contact,
+        describe=_describe_renewal,
+    ),
+    Signal(
+        key="cancellation",
+        label=gettext_lazy("Cancellation or non-renewal"),
+        description=gettext_lazy("The customer asked to cancel or not to renew."),
+        threshold_help=gettext_lazy("How many requests flag the customer."),
+        window_help=gettext_lazy("Days to look back."),
+        default_weight=40,
+        default_onboarding_weight=40,
+        default_threshold=Decimal("1"),
+        default_window_days=180,
+        aggregates=_cancellation_aggregates,
+        evaluate=_cancellation,
+        describe=_describe_cancellation,
+        forces_level="high",
+    ),
+]
+
+# Statuses that are scored; leads have no relationship yet and churned ones are gone.
+SCORED_STATUSES = (Customer.Status.ONBOARDING, Customer.Status.ACTIVE, Customer.Status.AT_RISK)

@@ -1,0 +1,181 @@
+"""The at-risk queue, its row actions (htmx, or plain forms), notifications, recompute."""
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views import View
+
+from customers import access
+from customers.views import StaffRequiredMixin
+
+from . import queue
+from .forms import AssignForm, OutreachForm, QueueFilterForm, ResolveForm, SnoozeForm
+from .models import Notification, RiskLevel, RiskRun
+from .panels import describe_flags
+from .tasks import start_run
+
+
+class QueueWorkerMixin(StaffRequiredMixin):
+    def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated and access.has_role(request.user):
+            if not queue.can_work_queue(request.user):
+                raise PermissionDenied(_("The at-risk queue is for account managers and admins."))
+        return super().dispatch(request, *args, **kwargs)
+
+
+def _row_context(risk, today) -> dict:
+    return {
+        "risk": risk,
+        "customer": risk.customer,
+        "flags": describe_flags(risk.flags),
+        "days_at_risk": (today - risk.level_since).days,
+        "snooze_form": SnoozeForm(),
+        "today": today,
+    }
+
+
+class QueueView(QueueWorkerMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        is_admin = access.is_admin(request.user)
+        data = request.GET.copy()
+        if "owner" not in data and not is_admin:
+            data["owner"] = "me"
+        form = QueueFilterForm(data, user=request.user, is_admin=is_admin)
+        cases = queue.open_cases()
+        if form.is_valid():
+            owner = form.cleaned_data["owner"]
+            if owner == "me":
+                cases = cases.filter(customer__owner=request.user)
+            elif owner == "none":
+                cases = cases.filter(customer__owner__isnull=True)
+            elif owner:
+                cases = cases.filter(customer__owner_id=owner)
+            if form.cleaned_data["level"] == RiskLevel.HIGH:
+                cases = cases.filter(level=RiskLevel.HIGH)
+        else:
+            cases = cases.none()
+        page = Paginator(cases, settings.CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+        today = timezone.localdate()
+        rows = [_row_context(risk, today) for risk in page.object_list]
+        query = data.copy()
+        query.pop("page", None)
+        last_run = RiskRun.objects.first() if is_admin else None
+        context = {
+            "form": form,
+            "page": page,
+            "rows": rows,
+            "query": query.urlencode(),
+            "is_admin": is_admin,
+            "last_run": last_run,
+            "assign_form": AssignForm() if is_admin else None,
+            "outreach_form": OutreachForm(),
+            "resolve_form": ResolveForm(),
+        }
+        return render(request, "retention/queue.html", context)
+
+
+class CaseActionView(QueueWorkerMixin, View):
+    """POST one action on one customer's case; htmx gets the row back, others a redirect."""
+
+    def post(self, request: HttpRequest, customer_id: int, action: str) -> HttpResponse:
+        risk = queue.get_case_for_user(request.user, customer_id)
+        handler = getattr(self, f"do_{action}", None)
+        if handler is None:
+            return HttpResponse(status=404)
+        try:
+            message = handler(request, risk)
+        except ValidationError as error:
+            return self._respond(request, risk, error=" ".join(error.messages))
+        return self._respond(request, risk, message=message)
+
+    def do_claim(self, request, risk) -> str:
+        queue.case_assign(risk=risk, owner=request.user, by=request.user)
+        return _("You now own %(name)s.") % {"name": risk.customer.name}
+
+    def do_assign(self, request, risk) -> str:
+        form = AssignForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(_("Choose someone to assign to."))
+        owner = form.cleaned_data["owner"]
+        queue.case_assign(risk=risk, owner=owner, by=request.user)
+        return _("%(name)s assigned.") % {"name": risk.customer.name}
+
+    def do_outreach(self, request, risk) -> str:
+        form = OutreachForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(_("An outreach needs a kind and a subject."))
+        queue.case_log_outreach(risk=risk, user=request.user, **form.cleaned_data)
+        return _("Outreach logged for %(name)s.") % {"name": risk.customer.name}
+
+    def do_snooze(self, request, risk) -> str:
+        form = SnoozeForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(_("Enter a valid date to snooze until."))
+        queue.case_snooze(risk=risk, until=form.cleaned_data["until"], user=request.user)
+        return _("%(name)s snoozed.") % {"name": risk.customer.name}
+
+    def do_resolve(self, request, risk) -> str:
+        form = ResolveForm(request.POST)
+        if not form.is_valid():
+            raise ValidationError(_("Choose saved or lost."))
+        queue.case_resolve(risk=risk, user=request.user, **form.cleaned_data)
+        return _("%(name)s resolved.") % {"name": risk.customer.name}
+
+    def _respond(self, request, risk, *, message: str = "", error: str = "") -> HttpResponse:
+        if not request.htmx:
+            if error:
+                messages.error(request, error)
+            else:
+                messages.success(request, message)
+            return redirect(request.POST.get("next") or reverse("retention:queue"))
+        risk.refresh_from_db()
+        today = timezone.localdate()
+        still_open = queue.open_cases(today=today).filter(pk=risk.pk).exists()
+        context = {
+            **_row_context(risk, today),
+            "message": message,
+            "error": error,
+            "removed": not still_open and not error,
+            "is_admin": access.is_admin(request.user),
+            "assign_form": AssignForm() if access.is_admin(request.user) else None,
+            "outreach_form": OutreachForm(),
+            "resolve_form": ResolveForm(),
+        }
+        return render(request, "retention/_queue_row.html", context)
+
+
+class RecomputeView(StaffRequiredMixin, View):
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not access.is_admin(request.user):
+            raise PermissionDenied(_("Only admins can recompute risk."))
+        run = start_run(triggered_by=request.user)
+        return redirect("retention:run", pk=run.pk)
+
+
+class RunView(StaffRequiredMixin, View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        if not access.is_admin(request.user):
+            raise PermissionDenied(_("Only admins can see recompute runs."))
+        run = get_object_or_404(RiskRun, pk=pk)
+        template = "retention/_run_progress.html" if request.htmx else "retention/run.html"
+        return render(request, template, {"run": run})
+
+
+class NotificationListView(StaffRequiredMixin, View):
+    def get(self, request: HttpRequest) -> HttpResponse:
+        notices = Notification.objects.filter(recipient=request.user).select_related("customer")
+        page = Paginator(notices, 25).get_page(request.GET.get("page"))
+        return render(request, "retention/notifications.html", {"page": page})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(
+            read_at=timezone.now()
+        )
+        messages.success(request, _("All notifications marked as read."))
+        return redirect("retention:notifications")
