@@ -18,6 +18,7 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from django.db.models import Count, Max, Min, Q
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -96,7 +97,7 @@ def registered() -> dict[str, Signal]:
 def _days(since: datetime | date | None, as_of: date) -> int | None:
     if since is None:
         return None
-    day = since.date() if isinstance(since, datetime) else since
+    day = timezone.localdate(since) if isinstance(since, datetime) else since
     return (as_of - day).days
 
 
@@ -128,7 +129,7 @@ def _inactivity(facts: Facts, params: Params) -> Finding | None:
     usual_gap = None
     if count >= 3:
         first = facts.aggregates["first_in_year"]
-        usual_gap = round((last - first).days / (count - 1), 1)
+        usual_gap = round((last - first).total_seconds() / 86400 / (count - 1), 1)
     if usual_gap:
         limit = max(MIN_INACTIVITY_DAYS, round(float(params.threshold) * usual_gap))
     else:
@@ -248,11 +249,14 @@ def _cancellation_aggregates(params: Params, end: datetime) -> dict:
     return {
         "count": Count("id", filter=recent & Q(kind=Interaction.Kind.CANCELLATION)),
         "last": Max("occurred_at", filter=recent & Q(kind=Interaction.Kind.CANCELLATION)),
+        "any": Count("id"),
     }
 
 
 def _cancellation(facts: Facts, params: Params) -> Finding | None:
-    count = facts.aggregates.get("count") or 0
+    if not facts.aggregates.get("any"):
+        return None  # no history at all: nothing to say either way
+    count = facts.aggregates["count"]
     last = facts.aggregates.get("last")
     evidence = {"count": count, "days_ago": _days(last, facts.as_of)}
     return Finding(count >= params.threshold, evidence)
