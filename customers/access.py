@@ -64,6 +64,7 @@ def sync_roles() -> None:
             ]
         group.permissions.add(*permissions)
 
+
 User = AbstractBaseUser | AnonymousUser
 
 

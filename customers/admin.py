@@ -39,7 +39,15 @@ class InteractionAdmin(admin.ModelAdmin):
 
 @admin.register(ImportJob)
 class ImportJobAdmin(admin.ModelAdmin):
-    list_display = ["filename", "target", "mode", "status", "total_rows", "error_rows", "created_at"]
+    list_display = [
+        "filename",
+        "target",
+        "mode",
+        "status",
+        "total_rows",
+        "error_rows",
+        "created_at",
+    ]
     list_filter = ["status", "target"]
     exclude = ["content"]
     readonly_fields = ["errors", "preview"]

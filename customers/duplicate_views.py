@@ -62,6 +62,7 @@ class MergeView(StaffRequiredMixin, View):
         )
         messages.success(
             request,
-            _("Merged into %(name)s: its history now holds both records.") % {"name": survivor.name},
+            _("Merged into %(name)s: its history now holds both records.")
+            % {"name": survivor.name},
         )
         return redirect(survivor)

@@ -19,7 +19,9 @@ class CustomerFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(
         label=_("Search"),
         method="filter_search",
-        widget=forms.TextInput(attrs={"placeholder": _("Name, email or company"), "type": "search"}),
+        widget=forms.TextInput(
+            attrs={"placeholder": _("Name, email or company"), "type": "search"}
+        ),
     )
     status = django_filters.ChoiceFilter(
         label=_("Status"), choices=Customer.Status.choices, empty_label=_("Any status")
@@ -80,9 +82,7 @@ class CustomerFilter(django_filters.FilterSet):
         super().__init__(*args, **kwargs)
         self.user = user
         owner_choices = [(OWNER_ME, _("My customers")), (OWNER_NONE, _("Unassigned"))]
-        owner_choices += [
-            (str(u.pk), u.get_full_name() or u.get_username()) for u in staff_users()
-        ]
+        owner_choices += [(str(u.pk), u.get_full_name() or u.get_username()) for u in staff_users()]
         self.filters["owner"].extra["choices"] = owner_choices
         # Bootstrap classes on the widgets: the list renders the form by hand
         # (crispy's per-field templates cost ~15 ms on every list request).
@@ -120,7 +120,9 @@ class CustomerFilter(django_filters.FilterSet):
         today = timezone.localdate()
         if value == "overdue":
             return queryset.filter(renewal_date__lt=today)
-        return queryset.filter(renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value)))
+        return queryset.filter(
+            renewal_date__gte=today, renewal_date__lte=today + timedelta(days=int(value))
+        )
 
     def filter_archived(self, queryset: QuerySet, name: str, value: str) -> QuerySet:
         if value == "only":

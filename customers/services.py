@@ -29,7 +29,10 @@ def interaction_log(*, customer: Customer, recorded_by, **fields) -> Interaction
     interaction = Interaction(customer=customer, recorded_by=recorded_by, **fields)
     interaction.full_clean()
     interaction.save()
-    if customer.last_interaction_at is None or interaction.occurred_at > customer.last_interaction_at:
+    if (
+        customer.last_interaction_at is None
+        or interaction.occurred_at > customer.last_interaction_at
+    ):
         Customer.objects.filter(pk=customer.pk).update(last_interaction_at=interaction.occurred_at)
         customer.last_interaction_at = interaction.occurred_at
     return interaction

@@ -12,13 +12,21 @@ urlpatterns = [
     path("<int:pk>/archive/", views.customer_archive_view, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive_view, name="unarchive"),
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
-    path("<int:pk>/interactions/new/", views.InteractionCreateView.as_view(), name="log_interaction"),
+    path(
+        "<int:pk>/interactions/new/", views.InteractionCreateView.as_view(), name="log_interaction"
+    ),
     path("import/", import_views.ImportUploadView.as_view(), name="import"),
     path("import/<int:pk>/", import_views.ImportDetailView.as_view(), name="import_detail"),
-    path("import/<int:pk>/progress/", import_views.ImportProgressView.as_view(), name="import_progress"),
+    path(
+        "import/<int:pk>/progress/",
+        import_views.ImportProgressView.as_view(),
+        name="import_progress",
+    ),
     path("import/<int:pk>/apply/", import_views.ImportApplyView.as_view(), name="import_apply"),
     path("import/<int:pk>/cancel/", import_views.ImportCancelView.as_view(), name="import_cancel"),
-    path("export/customers.csv", import_views.ExportCustomersView.as_view(), name="export_customers"),
+    path(
+        "export/customers.csv", import_views.ExportCustomersView.as_view(), name="export_customers"
+    ),
     path(
         "export/interactions.csv",
         import_views.ExportInteractionsView.as_view(),

@@ -57,18 +57,13 @@ class CustomerListView(StaffRequiredMixin, View):
             queryset=Customer.objects.select_related("company", "owner"),
             user=request.user,
         )
-        if customer_filter.is_valid():
-            queryset = customer_filter.qs
-        else:
-            queryset = Customer.objects.none()
+        queryset = customer_filter.qs if customer_filter.is_valid() else Customer.objects.none()
         paginator = Paginator(queryset, settings.CUSTOMERS_PER_PAGE)
         page = paginator.get_page(request.GET.get("page"))
         # Deep pages: skip the offset over ids only (an index-only scan), then join
         # companies and owners for just this page's rows. Tags: one query per page.
         page_ids = page.object_list.values("pk")
-        customers = list(
-            queryset.filter(pk__in=page_ids).prefetch_related("tags")
-        )
+        customers = list(queryset.filter(pk__in=page_ids).prefetch_related("tags"))
         query_without_page = data.copy()
         query_without_page.pop("page", None)
         query_without_sort = query_without_page.copy()

@@ -1,14 +1,30 @@
 from django.contrib import admin
 
 from . import risk, signals
-from .models import CustomerRisk, Notification, RiskConfig, RiskEvent, RiskRun, RiskSnapshot, SignalSetting
+from .models import (
+    CustomerRisk,
+    Notification,
+    RiskConfig,
+    RiskEvent,
+    RiskRun,
+    RiskSnapshot,
+    SignalSetting,
+)
 
 
 @admin.register(SignalSetting)
 class SignalSettingAdmin(admin.ModelAdmin):
     """Weights and thresholds; the help column says what threshold and window mean."""
 
-    list_display = ["key", "enabled", "weight", "onboarding_weight", "threshold", "window_days", "meaning"]
+    list_display = [
+        "key",
+        "enabled",
+        "weight",
+        "onboarding_weight",
+        "threshold",
+        "window_days",
+        "meaning",
+    ]
     list_editable = ["enabled", "weight", "onboarding_weight", "threshold", "window_days"]
 
     def changelist_view(self, request, extra_context=None):
@@ -59,4 +75,12 @@ class NotificationAdmin(admin.ModelAdmin):
 
 @admin.register(RiskRun)
 class RiskRunAdmin(admin.ModelAdmin):
-    list_display = ["as_of", "status", "chunks_done", "chunks_total", "customers_changed", "started_at", "finished_at"]
+    list_display = [
+        "as_of",
+        "status",
+        "chunks_done",
+        "chunks_total",
+        "customers_changed",
+        "started_at",
+        "finished_at",
+    ]

@@ -45,7 +45,9 @@ def went_bad_ids(as_of: date, horizon_days: int, candidates: set[int]) -> set[in
     end = start + timedelta(days=horizon_days)
     churned = set(
         Customer.objects.filter(
-            pk__in=candidates, churned_on__gt=as_of, churned_on__lte=as_of + timedelta(days=horizon_days)
+            pk__in=candidates,
+            churned_on__gt=as_of,
+            churned_on__lte=as_of + timedelta(days=horizon_days),
         ).values_list("pk", flat=True)
     )
     active = set(
@@ -66,7 +68,9 @@ def _row(name: str, flagged: set[int], bad: set[int], base_rate: float | None) -
     return Row(name, len(flagged), hits, precision, recall, lift)
 
 
-def backtest(as_of: date, horizon_days: int = 90, chunk_size: int = risk.DEFAULT_CHUNK_SIZE) -> Report:
+def backtest(
+    as_of: date, horizon_days: int = 90, chunk_size: int = risk.DEFAULT_CHUNK_SIZE
+) -> Report:
     config = risk.load_configuration()
     assessments = []
     for id_from, id_to in risk.plan_chunks(chunk_size):

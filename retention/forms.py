@@ -20,7 +20,9 @@ OUTREACH_KINDS = [
 class OutreachForm(forms.Form):
     kind = forms.ChoiceField(label=_("Kind"), choices=OUTREACH_KINDS)
     subject = forms.CharField(label=_("Subject"), max_length=200)
-    body = forms.CharField(label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2}))
+    body = forms.CharField(
+        label=_("Details"), required=False, widget=forms.Textarea(attrs={"rows": 2})
+    )
 
 
 class SnoozeForm(forms.Form):

@@ -62,7 +62,9 @@ class RiskConfig(models.Model):
         verbose_name_plural = _("risk levels")
 
     def __str__(self) -> str:
-        return str(_("Medium from %(m)s, high from %(h)s") % {"m": self.medium_from, "h": self.high_from})
+        return str(
+            _("Medium from %(m)s, high from %(h)s") % {"m": self.medium_from, "h": self.high_from}
+        )
 
     @classmethod
     def load(cls) -> "RiskConfig":

@@ -77,7 +77,9 @@ def case_assign(*, risk: CustomerRisk, owner, by) -> CustomerRisk:
 
 
 @transaction.atomic
-def case_log_outreach(*, risk: CustomerRisk, user, kind: str, subject: str, body: str = "") -> Interaction:
+def case_log_outreach(
+    *, risk: CustomerRisk, user, kind: str, subject: str, body: str = ""
+) -> Interaction:
     interaction = interaction_log(
         customer=risk.customer,
         recorded_by=user,

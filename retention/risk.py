@@ -109,7 +109,9 @@ def level_for(score: int | None, config: Configuration) -> str:
     return RiskLevel.LOW
 
 
-def assess(facts_by_signal: dict[str, signals.Facts], status: str, config: Configuration) -> Assessment:
+def assess(
+    facts_by_signal: dict[str, signals.Facts], status: str, config: Configuration
+) -> Assessment:
     """Score one customer from each signal's facts (pure: no database)."""
     customer_id = next(iter(facts_by_signal.values())).customer_id
     onboarding = status == Customer.Status.ONBOARDING
@@ -142,9 +144,7 @@ def assess(facts_by_signal: dict[str, signals.Facts], status: str, config: Confi
     return Assessment(customer_id, score, level, flags, tuple(with_data))
 
 
-def assess_chunk(
-    as_of: date, id_from: int, id_to: int, config: Configuration
-) -> list[Assessment]:
+def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> list[Assessment]:
     """Assess customers with id_from <= id < id_to who existed on `as_of`.
 
     Reads only interactions up to the end of `as_of`, so a past date gives a
@@ -168,7 +168,9 @@ def assess_chunk(
         for name, expression in signal.aggregates(config.params[key], end).items():
             aggregates[f"{key}__{name}"] = expression
     rows = (
-        Interaction.objects.filter(customer_id__gte=id_from, customer_id__lt=id_to, occurred_at__lt=end)
+        Interaction.objects.filter(
+            customer_id__gte=id_from, customer_id__lt=id_to, occurred_at__lt=end
+        )
         .values("customer_id")
         .order_by()
         .annotate(**aggregates)

@@ -214,7 +214,10 @@ def _discount_near_renewal(facts: Facts, params: Params) -> Finding | None:
 
 
 def _describe_discount(evidence: dict) -> str:
-    return _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.") % evidence
+    return (
+        _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.")
+        % evidence
+    )
 
 
 # --- Renewal approaching with no recent contact -----------------------------------
@@ -238,7 +241,10 @@ def _renewal_no_contact(facts: Facts, params: Params) -> Finding | None:
 def _describe_renewal(evidence: dict) -> str:
     if evidence.get("days_since_contact") is None:
         return _("Renewal in %(days_to_renewal)s days and never contacted.") % evidence
-    return _("Renewal in %(days_to_renewal)s days, last contact %(days_since_contact)s days ago.") % evidence
+    return (
+        _("Renewal in %(days_to_renewal)s days, last contact %(days_since_contact)s days ago.")
+        % evidence
+    )
 
 
 # --- Cancellation or non-renewal ------------------------------------------------
@@ -312,7 +318,9 @@ BUILT_IN = [
     Signal(
         key="discount_near_renewal",
         label=gettext_lazy("Discount request near renewal"),
-        description=gettext_lazy("A discount or contract-change request close to the renewal date."),
+        description=gettext_lazy(
+            "A discount or contract-change request close to the renewal date."
+        ),
         threshold_help=gettext_lazy("How many requests flag the customer."),
         window_help=gettext_lazy("Days before or after the renewal date that count as close."),
         default_weight=20,

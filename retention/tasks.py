@@ -14,12 +14,16 @@ from .models import RiskRun
 logger = logging.getLogger(__name__)
 
 
-def start_run(*, as_of: date | None = None, triggered_by=None, chunk_size: int | None = None) -> RiskRun:
+def start_run(
+    *, as_of: date | None = None, triggered_by=None, chunk_size: int | None = None
+) -> RiskRun:
     """Create a run and enqueue one task per chunk once the run row is committed."""
     as_of = as_of or timezone.localdate()
     chunks = risk.plan_chunks(chunk_size or risk.DEFAULT_CHUNK_SIZE)
     with transaction.atomic():
-        run = RiskRun.objects.create(as_of=as_of, chunks_total=len(chunks), triggered_by=triggered_by)
+        run = RiskRun.objects.create(
+            as_of=as_of, chunks_total=len(chunks), triggered_by=triggered_by
+        )
         if not chunks:
             RiskRun.objects.filter(pk=run.pk).update(
                 status=RiskRun.Status.DONE, finished_at=timezone.now()

@@ -18,7 +18,9 @@ BADGES = {
 }
 
 
-def risk_event_entries(customer: Customer, until: datetime | None, limit: int) -> list[TimelineEntry]:
+def risk_event_entries(
+    customer: Customer, until: datetime | None, limit: int
+) -> list[TimelineEntry]:
     events = RiskEvent.objects.filter(customer=customer).select_related("actor")
     if until is not None:
         events = events.filter(occurred_at__lte=until)

@@ -12,6 +12,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access
+from customers.forms import staff_users
 from customers.views import StaffRequiredMixin
 
 from . import queue
@@ -23,10 +24,15 @@ from .tasks import start_run
 
 class QueueWorkerMixin(StaffRequiredMixin):
     def dispatch(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        if request.user.is_authenticated and access.has_role(request.user):
-            if not queue.can_work_queue(request.user):
-                raise PermissionDenied(_("The at-risk queue is for account managers and admins."))
+        user = request.user
+        if user.is_authenticated and access.has_role(user) and not queue.can_work_queue(user):
+            raise PermissionDenied(_("The at-risk queue is for account managers and admins."))
         return super().dispatch(request, *args, **kwargs)
+
+
+def _owner_choices() -> list[tuple[int, str]]:
+    """Assignable people, fetched once per page rather than once per row."""
+    return [(user.pk, user.get_full_name() or user.get_username()) for user in staff_users()]
 
 
 def _row_context(risk, today) -> dict:
@@ -73,7 +79,7 @@ class QueueView(QueueWorkerMixin, View):
             "query": query.urlencode(),
             "is_admin": is_admin,
             "last_run": last_run,
-            "assign_form": AssignForm() if is_admin else None,
+            "owner_choices": _owner_choices() if is_admin else [],
             "outreach_form": OutreachForm(),
             "resolve_form": ResolveForm(),
         }
@@ -143,7 +149,7 @@ class CaseActionView(QueueWorkerMixin, View):
             "error": error,
             "removed": not still_open and not error,
             "is_admin": access.is_admin(request.user),
-            "assign_form": AssignForm() if access.is_admin(request.user) else None,
+            "owner_choices": _owner_choices() if access.is_admin(request.user) else [],
             "outreach_form": OutreachForm(),
             "resolve_form": ResolveForm(),
         }

@@ -88,7 +88,9 @@ def browser():
 
     path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
     if not os.path.exists(path):
-        pytest.fail(f"Chromium not found at {path}: `make test` installs it (apt-get install chromium)")
+        pytest.fail(
+            f"Chromium not found at {path}: `make test` installs it (apt-get install chromium)"
+        )
     # Playwright's sync API runs an event loop in this thread; Django's ORM calls
     # made by fixtures in the same thread are still synchronous and safe.
     previous = os.environ.get("DJANGO_ALLOW_ASYNC_UNSAFE")

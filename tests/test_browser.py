@@ -52,3 +52,55 @@ def test_find_a_customer_open_it_and_log_a_call(page, manager):
 def test_anonymous_visitor_lands_on_login(page):
     page.goto("/customers/")
     expect(page.get_by_role("heading", name="Log in to the CRM")).to_be_visible()
+
+
+def test_work_the_at_risk_queue(page, manager):
+    from retention.models import CustomerRisk
+
+    today = timezone.localdate()
+    cases = {}
+    for name, score in [("Snoozy Ltd", 80), ("Callme Co", 60), ("Goner Inc", 40)]:
+        customer = CustomerFactory(name=name, owner=manager)
+        cases[name] = CustomerRisk.objects.create(
+            customer=customer,
+            score=score,
+            level="high" if score >= 60 else "medium",
+            flags=[
+                {
+                    "key": "complaints",
+                    "weight": 25,
+                    "contribution": float(score),
+                    "evidence": {"count": 2, "window": 90},
+                }
+            ],
+            computed_for=today,
+            level_since=today,
+        )
+    log_in(page, manager.username)
+    page.get_by_role("link", name="At-risk queue").click()
+    expect(page.get_by_test_id("case")).to_have_count(3)
+
+    snoozy = page.locator(f"#case-{cases['Snoozy Ltd'].customer_id}")
+    snoozy.get_by_role("button", name="Snooze").click()
+    expect(snoozy).to_contain_text("removed from the queue")
+
+    callme = page.locator(f"#case-{cases['Callme Co'].customer_id}")
+    callme.get_by_label("Outreach subject").fill("Called about the late delivery")
+    callme.get_by_role("button", name="Log outreach").click()
+    expect(callme).to_contain_text("Outreach logged for Callme Co")
+    expect(callme).to_contain_text("Last outreach")
+
+    goner = page.locator(f"#case-{cases['Goner Inc'].customer_id}")
+    goner.get_by_label("Outcome").select_option("lost")
+    goner.get_by_label("Reason").fill("Moved to a competitor")
+    goner.get_by_role("button", name="Resolve").click()
+    expect(goner).to_contain_text("removed from the queue")
+
+    page.reload()
+    expect(page.get_by_test_id("case")).to_have_count(1)
+    assert cases["Goner Inc"].customer.interactions.count() == 0
+    cases["Goner Inc"].customer.refresh_from_db()
+    assert cases["Goner Inc"].customer.status == "churned"
+    assert (
+        cases["Callme Co"].customer.interactions.get().subject == "Called about the late delivery"
+    )

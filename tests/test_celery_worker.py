@@ -17,7 +17,9 @@ from customers.tasks import apply_import_job, validate_import_job
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
-CSV = "name,email,status\nAda Lovelace,ada@example.org,active\nGrace Hopper,grace@example.org,lead\n"
+CSV = (
+    "name,email,status\nAda Lovelace,ada@example.org,active\nGrace Hopper,grace@example.org,lead\n"
+)
 
 
 def _wait_for(job: ImportJob, status: str, timeout: float = 60) -> ImportJob:
@@ -47,9 +49,25 @@ def worker(tmp_path):
     }
     log = tmp_path / "worker.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "crm", "worker", "--pool", "solo", "-l", "info",
-         "--without-gossip", "--without-mingle", "--without-heartbeat"],
-        cwd=ROOT, env=env, stdout=log.open("w"), stderr=subprocess.STDOUT,
+        [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "crm",
+            "worker",
+            "--pool",
+            "solo",
+            "-l",
+            "info",
+            "--without-gossip",
+            "--without-mingle",
+            "--without-heartbeat",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log.open("w"),
+        stderr=subprocess.STDOUT,
     )
     app.conf.task_always_eager = False
     try:
@@ -82,3 +100,25 @@ def test_worker_validates_then_applies_an_import(worker, admin_user):
         "ada@example.org",
         "grace@example.org",
     ]
+
+
+def test_worker_runs_the_chunked_nightly_risk_job(worker):
+    from retention.models import CustomerRisk, RiskRun
+    from retention.tasks import start_run
+
+    from .factories import CustomerFactory, InteractionFactory
+
+    customers = CustomerFactory.create_batch(7)
+    InteractionFactory(customer=customers[0], kind="complaint", subject="Late delivery")
+    run = start_run(chunk_size=3)
+    assert run.chunks_total == 3
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        run.refresh_from_db()
+        if run.status == RiskRun.Status.DONE:
+            break
+        time.sleep(0.2)
+    assert (run.status, run.chunks_done, run.customers_seen) == ("done", 3, 7)
+    flagged = CustomerRisk.objects.get(customer=customers[0])
+    assert [flag["key"] for flag in flagged.flags] == ["complaints"]
+    assert CustomerRisk.objects.count() == 7

@@ -45,8 +45,16 @@ class TestCustomerList:
     def test_sorting_by_a_column_and_reversing_it(self, admin_client):
         for value in (30, 10, 20):
             CustomerFactory(name=f"Value {value}", monthly_value=value)
-        assert names(admin_client.get(LIST, {"sort": "value"})) == ["Value 10", "Value 20", "Value 30"]
-        assert names(admin_client.get(LIST, {"sort": "-value"})) == ["Value 30", "Value 20", "Value 10"]
+        assert names(admin_client.get(LIST, {"sort": "value"})) == [
+            "Value 10",
+            "Value 20",
+            "Value 30",
+        ]
+        assert names(admin_client.get(LIST, {"sort": "-value"})) == [
+            "Value 30",
+            "Value 20",
+            "Value 10",
+        ]
 
     def test_archived_customers_are_hidden_unless_asked_for(self, admin_client):
         CustomerFactory(name="Current")
@@ -64,7 +72,9 @@ class TestCustomerList:
         # An out-of-range page shows the last page rather than an error.
         assert admin_client.get(LIST, {"page": 99}).context["page"].number == 2
 
-    def test_account_manager_starts_on_my_customers(self, manager_client, customer, others_customer):
+    def test_account_manager_starts_on_my_customers(
+        self, manager_client, customer, others_customer
+    ):
         response = manager_client.get(LIST)
         assert names(response) == [customer.name]
         assert response.context["filter"].form["owner"].value() == "me"
@@ -102,7 +112,9 @@ class TestCustomerList:
 class TestCustomerDetail:
     def test_profile_and_timeline_newest_first(self, staff_client, customer):
         now = timezone.now()
-        InteractionFactory(customer=customer, subject="First call", occurred_at=now - timedelta(days=3))
+        InteractionFactory(
+            customer=customer, subject="First call", occurred_at=now - timedelta(days=3)
+        )
         InteractionFactory(customer=customer, subject="Latest call", occurred_at=now)
         html = staff_client.get(customer.get_absolute_url()).content.decode()
         assert "ada@example.org" in html
@@ -116,7 +128,12 @@ class TestCustomerDetail:
             admin_client.get(customer.get_absolute_url())
         start = timezone.now() - timedelta(days=1)
         Interaction.objects.bulk_create(
-            Interaction(customer=customer, kind="note", subject=f"n{i}", occurred_at=start - timedelta(minutes=i))
+            Interaction(
+                customer=customer,
+                kind="note",
+                subject=f"n{i}",
+                occurred_at=start - timedelta(minutes=i),
+            )
             for i in range(200)
         )
         with django_assert_max_num_queries(len(few.captured_queries)):
@@ -140,8 +157,13 @@ class TestLogInteraction:
     def test_logging_a_call_adds_it_to_the_timeline(self, staff_client, staff_user, customer):
         response = staff_client.post(
             self.url(customer),
-            {"kind": "call", "direction": "outbound", "subject": "Renewal chat",
-             "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"), "body": "Went well"},
+            {
+                "kind": "call",
+                "direction": "outbound",
+                "subject": "Renewal chat",
+                "occurred_at": timezone.localtime().strftime("%Y-%m-%dT%H:%M"),
+                "body": "Went well",
+            },
             follow=True,
         )
         assert "Renewal chat" in response.content.decode()
@@ -184,9 +206,16 @@ class TestCreateEditArchive:
     def test_manager_creates_a_customer_owned_by_them(self, manager_client, manager):
         response = manager_client.post(
             reverse("customers:create"),
-            {"name": "New Co Buyer", "email": "Buyer@NewCo.example", "company_name": "NewCo",
-             "preferred_language": "de", "status": "lead", "monthly_value": "10",
-             "tag_names": "VIP, Trial", "owner": manager.pk},
+            {
+                "name": "New Co Buyer",
+                "email": "Buyer@NewCo.example",
+                "company_name": "NewCo",
+                "preferred_language": "de",
+                "status": "lead",
+                "monthly_value": "10",
+                "tag_names": "VIP, Trial",
+                "owner": manager.pk,
+            },
         )
         customer = Customer.objects.get(name="New Co Buyer")
         assert response.status_code == 302
@@ -198,8 +227,13 @@ class TestCreateEditArchive:
     def test_form_errors_are_shown_per_field(self, manager_client, customer):
         response = manager_client.post(
             reverse("customers:create"),
-            {"name": "", "email": "ADA@example.org", "monthly_value": "-3",
-             "preferred_language": "en", "status": "lead"},
+            {
+                "name": "",
+                "email": "ADA@example.org",
+                "monthly_value": "-3",
+                "preferred_language": "en",
+                "status": "lead",
+            },
         )
         assert response.status_code == 422
         errors = response.context["form"].errors
@@ -209,8 +243,14 @@ class TestCreateEditArchive:
     def test_manager_edits_own_customer(self, manager_client, customer):
         response = manager_client.post(
             reverse("customers:edit", args=[customer.pk]),
-            {"name": "Ada King", "email": customer.email, "preferred_language": "en",
-             "status": "active", "monthly_value": "99", "owner": customer.owner_id},
+            {
+                "name": "Ada King",
+                "email": customer.email,
+                "preferred_language": "en",
+                "status": "active",
+                "monthly_value": "99",
+                "owner": customer.owner_id,
+            },
         )
         assert response.status_code == 302
         customer.refresh_from_db()
@@ -220,16 +260,30 @@ class TestCreateEditArchive:
     def test_manager_cannot_edit_or_archive_another_managers_customer(
         self, manager_client, others_customer
     ):
-        assert manager_client.get(reverse("customers:edit", args=[others_customer.pk])).status_code == 403
-        assert manager_client.post(reverse("customers:archive", args=[others_customer.pk])).status_code == 403
+        assert (
+            manager_client.get(reverse("customers:edit", args=[others_customer.pk])).status_code
+            == 403
+        )
+        assert (
+            manager_client.post(reverse("customers:archive", args=[others_customer.pk])).status_code
+            == 403
+        )
         others_customer.refresh_from_db()
         assert others_customer.archived_at is None
 
-    def test_manager_cannot_give_a_customer_to_someone_else(self, manager_client, customer, other_manager):
+    def test_manager_cannot_give_a_customer_to_someone_else(
+        self, manager_client, customer, other_manager
+    ):
         response = manager_client.post(
             reverse("customers:edit", args=[customer.pk]),
-            {"name": customer.name, "email": customer.email, "preferred_language": "en",
-             "status": "active", "monthly_value": "1", "owner": other_manager.pk},
+            {
+                "name": customer.name,
+                "email": customer.email,
+                "preferred_language": "en",
+                "status": "active",
+                "monthly_value": "1",
+                "owner": other_manager.pk,
+            },
         )
         assert response.status_code == 422
         assert "owner" in response.context["form"].errors

@@ -36,7 +36,9 @@ def test_merge_moves_history_and_tags_and_fills_blanks(admin_client):
     keep.refresh_from_db()
     # 4 interactions moved or kept, plus the note recording the merge.
     assert keep.interactions.count() == 5
-    assert keep.interactions.filter(kind=Interaction.Kind.NOTE, subject__startswith="Merged").exists()
+    assert keep.interactions.filter(
+        kind=Interaction.Kind.NOTE, subject__startswith="Merged"
+    ).exists()
     assert {t.name for t in keep.tags.all()} == {"VIP", "Trial"}
     assert keep.phone == "+44 1"
     assert "Prefers mornings" in keep.notes
@@ -44,7 +46,9 @@ def test_merge_moves_history_and_tags_and_fills_blanks(admin_client):
 
 def test_merge_the_other_way_keeps_the_chosen_record(admin_client):
     first, second = CustomerFactory(), CustomerFactory()
-    admin_client.post(reverse("customers:merge", args=[first.pk, second.pk]), {"survivor": second.pk})
+    admin_client.post(
+        reverse("customers:merge", args=[first.pk, second.pk]), {"survivor": second.pk}
+    )
     assert list(Customer.objects.values_list("pk", flat=True)) == [second.pk]
 
 
@@ -60,4 +64,7 @@ def test_merge_with_a_bad_choice_changes_nothing(admin_client):
 
 def test_merging_a_customer_with_itself_is_404(admin_client):
     customer = CustomerFactory()
-    assert admin_client.get(reverse("customers:merge", args=[customer.pk, customer.pk])).status_code == 404
+    assert (
+        admin_client.get(reverse("customers:merge", args=[customer.pk, customer.pk])).status_code
+        == 404
+    )

@@ -70,7 +70,9 @@ def test_interaction_in_the_future_is_rejected():
 def test_logging_an_interaction_moves_last_contact_forward_only():
     customer = CustomerFactory()
     recent = timezone.now() - timedelta(days=1)
-    interaction_log(customer=customer, recorded_by=None, kind="call", subject="A", occurred_at=recent)
+    interaction_log(
+        customer=customer, recorded_by=None, kind="call", subject="A", occurred_at=recent
+    )
     interaction_log(
         customer=customer,
         recorded_by=None,

@@ -90,8 +90,14 @@ def test_a_user_without_a_role_gets_nothing(client, roleless_user, urls):
 def test_staff_reads_and_logs_but_does_not_change(staff_client, urls):
     assert staff_client.get(urls["customers:list"]).status_code == 200
     assert staff_client.get(urls["customers:detail"]).status_code == 200
-    for name in ("customers:create", "customers:edit", "customers:import",
-                 "customers:export_customers", "customers:duplicates", "customers:merge"):
+    for name in (
+        "customers:create",
+        "customers:edit",
+        "customers:import",
+        "customers:export_customers",
+        "customers:duplicates",
+        "customers:merge",
+    ):
         assert staff_client.get(urls[name]).status_code == 403, name
 
 
@@ -101,8 +107,15 @@ def test_account_manager_cannot_merge(manager_client, urls):
 
 
 def test_admin_reaches_every_page(admin_client, urls):
-    for name in ("customers:list", "customers:detail", "customers:edit", "customers:create",
-                 "customers:duplicates", "customers:merge", "customers:import"):
+    for name in (
+        "customers:list",
+        "customers:detail",
+        "customers:edit",
+        "customers:create",
+        "customers:duplicates",
+        "customers:merge",
+        "customers:import",
+    ):
         assert admin_client.get(urls[name]).status_code == 200, name
 
 

@@ -190,7 +190,9 @@ class TestScoring:
             interact(customer, day)
         interact(customer, 5, kind="complaint")
         past = today() - timedelta(days=30)
-        assessments = risk.assess_chunk(past, customer.pk, customer.pk + 1, risk.load_configuration())
+        assessments = risk.assess_chunk(
+            past, customer.pk, customer.pk + 1, risk.load_configuration()
+        )
         assert [f.key for f in assessments[0].flags] == []  # 10 days silent then, no complaint yet
 
 
@@ -200,11 +202,19 @@ class TestRecompute:
         interact(customers[0], 1, kind="complaint")
         first = risk.compute_all(today())
         rows = list(CustomerRisk.objects.order_by("pk").values())
-        counts = (RiskSnapshot.objects.count(), RiskEvent.objects.count(), Notification.objects.count())
+        counts = (
+            RiskSnapshot.objects.count(),
+            RiskEvent.objects.count(),
+            Notification.objects.count(),
+        )
         second = risk.compute_all(today())
         assert first.changed == 3 and second.changed == 0
         assert list(CustomerRisk.objects.order_by("pk").values()) == rows
-        assert (RiskSnapshot.objects.count(), RiskEvent.objects.count(), Notification.objects.count()) == counts
+        assert (
+            RiskSnapshot.objects.count(),
+            RiskEvent.objects.count(),
+            Notification.objects.count(),
+        ) == counts
 
     def test_chunks_cover_every_customer_once(self):
         customers = [old_customer() for _ in range(7)]

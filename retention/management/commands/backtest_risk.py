@@ -23,10 +23,13 @@ class Command(BaseCommand):
             raise CommandError(f"--as-of must be YYYY-MM-DD: {error}") from error
         report = backtest(day, horizon)
         self.stdout.write(
-            f"As of {report.as_of}, {report.customers} customers scored; {report.went_bad} churned "
-            f"or went silent in the next {report.horizon_days} days (base rate {_pct(report.base_rate)})."
+            f"As of {report.as_of}, {report.customers} customers scored; {report.went_bad} "
+            f"churned or went silent in the next {report.horizon_days} days "
+            f"(base rate {_pct(report.base_rate)})."
         )
-        self.stdout.write(f"{'':28} {'flagged':>8} {'hits':>6} {'precision':>10} {'recall':>8} {'lift':>6}")
+        self.stdout.write(
+            f"{'':28} {'flagged':>8} {'hits':>6} {'precision':>10} {'recall':>8} {'lift':>6}"
+        )
         for row in report.rows:
             lift = "—" if row.lift is None else f"{row.lift:.2f}"
             self.stdout.write(
