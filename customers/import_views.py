@@ -144,6 +144,12 @@ class ImportApplyView(StaffRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = access.get_import_job_for_user(request.user, pk)
+        if request.POST.get("mode") == ImportJob.Mode.VALID_ROWS:
+            # "Import the valid rows instead", chosen after seeing the errors.
+            ImportJob.objects.filter(pk=job.pk, status=ImportJob.Status.VALIDATED).update(
+                mode=ImportJob.Mode.VALID_ROWS
+            )
+            job.mode = ImportJob.Mode.VALID_ROWS
         if not job.can_apply:
             messages.error(request, _("This file cannot be imported as it stands."))
             return redirect(job)

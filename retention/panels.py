@@ -46,5 +46,6 @@ def risk_panel(request: HttpRequest, customer: Customer) -> str:
         "flags": describe_flags(risk.flags) if risk else [],
         "chart_json": json.dumps(chart),
         "has_history": len(history) > 1,
+        "is_scored": customer.status in signals.SCORED_STATUSES and not customer.archived_at,
     }
     return render_to_string("retention/_risk_panel.html", context, request=request)

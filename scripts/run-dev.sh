@@ -24,6 +24,8 @@ if [[ "${SKIP_SEED:-0}" == "1" ]]; then
 else
     "$PY" manage.py seed_demo --if-empty
 fi
+# Today's churn-risk flags (idempotent; the worker's beat recomputes them nightly).
+"$PY" manage.py compute_risk
 
 # Each background job gets its own process group (set -m), so stopping a job
 # also stops what it started: runserver's autoreloader child, Celery's pool

@@ -143,7 +143,9 @@ def test_the_detail_page_shows_the_row_error_and_why_nothing_will_be_imported(
     assert "<code>email</code>" in errors_table
     assert "Enter a valid email address." in errors_table
     assert "Nothing will be imported while any row is invalid" in html
-    assert reverse("customers:import_apply", args=[job.pk]) not in html
+    # The only way forward offered is the explicit "valid rows only" choice.
+    assert html.count(reverse("customers:import_apply", args=[job.pk])) == 1
+    assert 'name="mode" value="valid_rows"' in html
 
 
 def test_valid_rows_mode_imports_the_other_rows(manager):
@@ -633,3 +635,24 @@ def test_a_20000_row_file_validates_and_imports_in_reasonable_time(manager, caps
     assert Customer.objects.count() == 20_000
     assert Customer.tags.through.objects.count() == 40_000
     assert finished - started < 60
+
+
+def test_after_seeing_errors_the_user_can_import_only_the_valid_rows(
+    manager, manager_client, django_capture_on_commit_callbacks
+):
+    upload = SimpleUploadedFile(
+        "mixed.csv", b"name,email\nAda,ada@example.org\nBad,not-an-email\n", "text/csv"
+    )
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(
+            reverse("customers:import"),
+            {"target": "customers", "mode": "all_or_nothing", "file": upload},
+        )
+    job = ImportJob.objects.get()
+    page = manager_client.get(job.get_absolute_url()).content.decode()
+    assert "Has invalid rows" in page and "Import the 1 valid row, skip the rest" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        manager_client.post(reverse("customers:import_apply", args=[job.pk]), {"mode": "valid_rows"})
+    job.refresh_from_db()
+    assert (job.status, job.mode, job.created_count) == ("done", "valid_rows", 1)
+    assert list(Customer.objects.values_list("email", flat=True)) == ["ada@example.org"]
