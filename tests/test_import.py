@@ -652,7 +652,9 @@ def test_after_seeing_errors_the_user_can_import_only_the_valid_rows(
     page = manager_client.get(job.get_absolute_url()).content.decode()
     assert "Has invalid rows" in page and "Import the 1 valid row, skip the rest" in page
     with django_capture_on_commit_callbacks(execute=True):
-        manager_client.post(reverse("customers:import_apply", args=[job.pk]), {"mode": "valid_rows"})
+        manager_client.post(
+            reverse("customers:import_apply", args=[job.pk]), {"mode": "valid_rows"}
+        )
     job.refresh_from_db()
     assert (job.status, job.mode, job.created_count) == ("done", "valid_rows", 1)
     assert list(Customer.objects.values_list("email", flat=True)) == ["ada@example.org"]
