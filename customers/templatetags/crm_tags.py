@@ -20,8 +20,8 @@ def sort_link(label: str, key: str, current: str, query: str) -> str:
 
 
 @register.simple_tag
-def page_url(query: str, number: int) -> str:
-    return "?" + "&".join(filter(None, [query, urlencode({"page": number})]))
+def page_url(query: str, number: int, param: str = "page") -> str:
+    return "?" + "&".join(filter(None, [query or "", urlencode({param: number})]))
 
 
 STATUS_BADGES = {
