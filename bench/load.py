@@ -111,6 +111,42 @@ BODY = (
     "Summary sent by email afterwards."
 )
 
+# Churn stories: the patterns retention/signals.py looks for, given to a share of the
+# scored customers (active, onboarding, at risk; more often to those already marked at
+# risk) so that a recompute puts a realistic share (about 1 in 8) at medium or high risk.
+# A story scripts some of the customer's interactions (kind, how many days back at most)
+# and may move the renewal date or silence the customer's recent history.
+QUIET = "quiet before renewal"  # regular contact until 150-330 days ago, renewal within 30 days
+UNHAPPY = "unhappy near renewal"  # complaints and a discount request, renewal within ±60 days
+CANCELLING = "cancelling"  # asked to cancel or not renew (forces high risk)
+SUPPORT = "support trouble"  # service requests piling up this month, and a complaint
+STORY_CHANCES = {
+    "active": [(QUIET, 0.04), (UNHAPPY, 0.05), (CANCELLING, 0.015), (SUPPORT, 0.03)],
+    "onboarding": [(QUIET, 0.05), (UNHAPPY, 0.04), (CANCELLING, 0.01), (SUPPORT, 0.06)],
+    "at_risk": [(QUIET, 0.12), (UNHAPPY, 0.15), (CANCELLING, 0.08), (SUPPORT, 0.08)],
+}
+QUIET_DAYS = (150, 330)
+# (kind, direction, subject, sentiment, has amount, within days); before the random rows.
+STORY_SCRIPTS = {
+    QUIET: [],
+    UNHAPPY: [
+        ("complaint", "inbound", "Invoice charged twice", "negative", False, 60),
+        ("email", "inbound", "Re: still waiting for an answer", "negative", False, 75),
+        ("discount_request", "inbound", "Competitor offers a lower price", "negative", True, 40),
+    ],
+    CANCELLING: [
+        ("cancellation", "inbound", "Will not renew the contract", "negative", True, 150),
+    ],
+    SUPPORT: [
+        ("service_request", "inbound", "Cannot log in", "neutral", False, 25),
+        ("service_request", "inbound", "Import failed", "neutral", False, 25),
+        ("service_request", "inbound", "Report shows wrong totals", "neutral", False, 25),
+        ("complaint", "inbound", "Slow support answer", "negative", False, 60),
+    ],
+}
+# Fewest interactions of a story customer: the scripted ones plus a rhythm to break.
+STORY_MIN_HISTORY = {QUIET: 16, UNHAPPY: 8, CANCELLING: 8, SUPPORT: 8}
+
 
 @dataclass(frozen=True)
 class Dataset:
@@ -353,6 +389,7 @@ class Loader:
         ]  # fmt: skip
         self.owners: list[int | None] = []
         self.statuses: list[str] = []
+        self.stories: list[str | None] = []
         return columns, (self.customer_row(index) for index in range(CUSTOMERS))
 
     def customer_row(self, index: int) -> tuple:
@@ -375,8 +412,10 @@ class Loader:
         country, cities = CITIES[language]
         owner = None if rng.random() < 0.1 else rng.choice(self.manager_ids)
         status = rng.choice(STATUSES) if index > 1 else "active"
+        story = self.pick_story(status) if index > 1 else None
         self.owners.append(owner)
         self.statuses.append(status)
+        self.stories.append(story)
         plan, value, since, renewal, churned_on, reason = "", "0", None, None, None, ""
         if status != "lead":
             plan, low, high = rng.choice(PLANS)
@@ -385,6 +424,10 @@ class Loader:
             if status == "churned":
                 churned_on = self.today - timedelta(days=rng.randint(1, 330))
                 reason = "Too expensive"
+            elif story == QUIET:
+                renewal = self.today + timedelta(days=rng.randint(0, 30))
+            elif story == UNHAPPY:
+                renewal = self.today + timedelta(days=rng.randint(-30, 60))
             else:
                 renewal = self.today + timedelta(days=rng.randint(-45, 365))
         digits = f"{rng.randrange(10**9):09d}"
@@ -400,6 +443,14 @@ class Loader:
             self.now_text if rng.random() < 0.02 and index > 1 else None,
             build_search_text(name, email, company_name), "+4420" + digits, created, self.now_text,
         )  # fmt: skip
+
+    def pick_story(self, status: str) -> str | None:
+        draw = self.rng.random()
+        for story, chance in STORY_CHANCES.get(status, []):
+            if draw < chance:
+                return story
+            draw -= chance
+        return None
 
     def tags(self) -> tuple[list[str], Iterator[tuple]]:
         rng = self.rng
@@ -418,15 +469,19 @@ class Loader:
     # --- Interactions ------------------------------------------------------------------
 
     def history_lengths(self) -> list[int]:
-        """Interactions per customer: 1-39 each, 5,000 for the first, summing to the total."""
+        """Interactions per customer: 1-39 each, 5,000 for the first, summing to the total.
+
+        A customer with a story has at least STORY_MIN_HISTORY[story].
+        """
         rng = self.rng
-        counts = [rng.randint(1, 39) for _ in range(CUSTOMERS)]
+        lowest = [STORY_MIN_HISTORY[story] if story else 1 for story in self.stories]
+        counts = [max(low, rng.randint(1, 39)) for low in lowest]
         counts[0], counts[1] = LONGEST_HISTORY, SHORT_HISTORY
         difference = INTERACTIONS - sum(counts)
         step = 1 if difference > 0 else -1
         while difference:
             index = rng.randrange(2, CUSTOMERS)
-            if 1 <= counts[index] + step <= 39:
+            if lowest[index] <= counts[index] + step <= 39:
                 counts[index] += step
                 difference -= step
         return counts
@@ -451,12 +506,34 @@ class Loader:
         for index, count in enumerate(counts):
             pk = self.first_customer + index
             owner = self.owners[index]
+            story = self.stories[index]
+            quiet = 0  # seconds before midnight today without any interaction
+            if story is not None:
+                if story == QUIET:
+                    quiet = self.rng.randint(*QUIET_DAYS) * 86400
+                scripted = STORY_SCRIPTS[story]
+                for kind, direction, subject, sentiment, has_amount, within in scripted:
+                    seconds_back = 1 + int(random_() * within * 86400)
+                    yield (
+                        pk,
+                        kind,
+                        direction,
+                        subject,
+                        BODY,
+                        f"{int(random_() * 2000) + 20}.00" if has_amount else None,
+                        sentiment,
+                        days[(seconds_back + 86399) // 86400] + times[-seconds_back % 86400],
+                        owner or managers[index % manager_count],
+                        now,
+                    )
+                count -= len(scripted)
+            window = span - quiet
             for _ in range(count):
                 kind, _weight, directions, sentiments, subjects, has_amount = pool[
                     int(random_() * pool_size)
                 ]
                 pick = random_()
-                seconds_back = 1 + int(random_() * span)  # before midnight today
+                seconds_back = quiet + 1 + int(random_() * window)  # before midnight today
                 yield (
                     pk,
                     kind,

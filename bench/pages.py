@@ -23,6 +23,9 @@ TARGET_MS = 100.0
 RUNS = 30
 WARM_UPS = 2
 SLOW_QUERIES_EXPLAINED = 3
+QUEUE_FIRST = "Queue, page 1 (admin)"
+QUEUE_DEEP_PAGE = 50
+QUEUE_DEEP = f"Queue, page {QUEUE_DEEP_PAGE} (admin)"
 # The "Show older entries" button of a timeline page.
 MORE_LINK = re.compile(r'hx-get="(/customers/\d+/timeline/\?[^"]*)"')
 
@@ -69,6 +72,7 @@ class Timing:
 
 def build_pages(data: Dataset, clients: dict[str, Client]) -> list[Page]:
     customers = reverse("customers:list")
+    queue = reverse("retention:queue")
     longest = reverse("customers:detail", args=[data.longest_history_pk])
 
     def second_timeline_page() -> str:
@@ -94,6 +98,11 @@ def build_pages(data: Dataset, clients: dict[str, Client]) -> list[Page]:
             "admin",
             reverse("customers:detail", args=[data.short_history_pk]),
         ),
+        # The at-risk queue: needs the risk rows the recompute bench wrote.
+        Page(QUEUE_FIRST, "admin", queue),
+        Page("Queue, level=high (admin)", "admin", f"{queue}?level=high"),
+        Page(QUEUE_DEEP, "admin", f"{queue}?page={QUEUE_DEEP_PAGE}"),
+        Page("Queue, own customers (account manager)", "manager", queue),
     ]
 
 
@@ -138,11 +147,12 @@ def _get(client: Client, url: str):
 
 
 def query_counts_constant(timings: list[Timing]) -> tuple[bool, list[str]]:
-    """Page 1 vs page 500, and a short vs the longest history: the same number of queries."""
+    """Page 1 vs a deep page (list, queue), a short vs the longest history: same query count."""
     by_label = {timing.page.label: timing for timing in timings}
     pairs = [
         ("Customer list, page 1", "Customer list, page 500"),
         ("Detail, short history", "Detail, longest history"),
+        (QUEUE_FIRST, QUEUE_DEEP),
     ]
     lines, constant = [], True
     for first, second in pairs:

@@ -206,6 +206,8 @@ if env.bool("BEHIND_TLS_PROXY", default=False):
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
 
 # --- The app's own knobs ------------------------------------------------------
+BUSINESS_NAME = env.str("BUSINESS_NAME", default="Our company")
+PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=30)
 CUSTOMERS_PER_PAGE = env.int("CUSTOMERS_PER_PAGE", default=25)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)

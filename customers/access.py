@@ -29,6 +29,8 @@ ROLE_PERMISSIONS = {
         "customers.add_interaction",
         "customers.view_company",
         "customers.view_tag",
+        "retention.view_checklisttemplate",
+        "retention.view_checklist",
     ],
     ACCOUNT_MANAGER: [
         "customers.view_customer",
@@ -42,26 +44,36 @@ ROLE_PERMISSIONS = {
         "customers.add_tag",
         "customers.import_customers",
         "customers.export_customers",
+        "retention.view_checklisttemplate",
+        "retention.add_checklisttemplate",
+        "retention.change_checklisttemplate",
+        "retention.view_checklist",
+        "retention.change_checklist",
     ],
 }
 ADMIN_APPS = ("customers", "retention", "surveys")
 
 
-def sync_roles() -> None:
-    """Create the role groups and give them their permissions (idempotent)."""
+def sync_roles(**_signal_kwargs) -> None:
+    """Create the role groups and give them their permissions (idempotent).
+
+    Runs after every `migrate` (post_migrate), so a model added later is granted
+    to the roles without a data migration of its own. Permissions not created yet
+    (another app's post_migrate still to come) are picked up on that app's turn.
+    """
     from django.contrib.auth.models import Group, Permission
+    from django.db.models import Q
 
     for role in ROLES:
         group, _created = Group.objects.get_or_create(name=role)
         if role == ADMIN:
             permissions = Permission.objects.filter(content_type__app_label__in=ADMIN_APPS)
         else:
-            permissions = [
-                Permission.objects.get(
-                    content_type__app_label=name.split(".")[0], codename=name.split(".")[1]
-                )
-                for name in ROLE_PERMISSIONS[role]
-            ]
+            wanted = Q(pk__in=[])
+            for name in ROLE_PERMISSIONS[role]:
+                app_label, codename = name.split(".")
+                wanted |= Q(content_type__app_label=app_label, codename=codename)
+            permissions = Permission.objects.filter(wanted)
         group.permissions.add(*permissions)
 
 

@@ -123,6 +123,10 @@ class Customer(models.Model):
     churn_reason = models.CharField(_("churn reason"), max_length=200, blank=True)
     archived_at = models.DateTimeField(_("archived at"), null=True, blank=True)
     last_interaction_at = models.DateTimeField(_("last contact"), null=True, blank=True)
+    # Progress of the running onboarding checklist, kept in step by the retention app.
+    onboarding_percent = models.PositiveSmallIntegerField(
+        _("onboarding progress"), null=True, blank=True, editable=False
+    )
     # Denormalised for fast lists: kept in step by save() and the import/merge services.
     search_text = models.CharField(max_length=700, blank=True, editable=False)
     phone_normalized = models.CharField(max_length=40, blank=True, editable=False)
@@ -162,6 +166,13 @@ class Customer(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that a post_save receiver can tell a status change.
+        instance.loaded_status = instance.__dict__.get("status")
+        return instance
 
     def save(self, *args, **kwargs) -> None:
         self.refresh_denormalised_fields()

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.db.models.signals import post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -8,12 +9,18 @@ class RetentionConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
+        from customers.models import Customer
 
-        from . import panels as risk_panels
+        from . import panels as retention_panels
         from . import signals
-        from .timeline import risk_event_entries
+        from .onboarding_signal import STALLED_ONBOARDING
+        from .receivers import start_onboarding_on_entry
+        from .timeline import checklist_step_entries, risk_event_entries
 
-        for signal in signals.BUILT_IN:
+        for signal in [*signals.BUILT_IN, STALLED_ONBOARDING]:
             signals.register(signal)
         timeline.register_source("risk", risk_event_entries)
-        panels.register_panel("risk", risk_panels.risk_panel)
+        timeline.register_source("onboarding", checklist_step_entries)
+        panels.register_panel("onboarding", retention_panels.onboarding_panel)
+        panels.register_panel("risk", retention_panels.risk_panel)
+        post_save.connect(start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding")

@@ -49,3 +49,7 @@ def risk_panel(request: HttpRequest, customer: Customer) -> str:
         "is_scored": customer.status in signals.SCORED_STATUSES and not customer.archived_at,
     }
     return render_to_string("retention/_risk_panel.html", context, request=request)
+
+
+def onboarding_panel(request: HttpRequest, customer: Customer) -> str:
+    return ""  # filled in by the onboarding views commit

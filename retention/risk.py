@@ -176,6 +176,12 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         .annotate(**aggregates)
     )
     facts_by_customer = {row.pop("customer_id"): row for row in rows}
+    # Signals with their own data source (e.g. onboarding checklists): one query each.
+    own_facts = {
+        key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
+        for key, signal in registry.items()
+        if signal.chunk_facts is not None
+    }
     assessments = []
     for pk, status, customer_since, created_at, renewal_date in customers:
         row = facts_by_customer.get(pk, {})
@@ -187,7 +193,9 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
                 created_on=timezone.localdate(created_at),
                 renewal_date=renewal_date,
                 as_of=as_of,
-                aggregates={
+                aggregates=own_facts[key].get(pk, {})
+                if key in own_facts
+                else {
                     name.split("__", 1)[1]: value
                     for name, value in row.items()
                     if name.startswith(f"{key}__")

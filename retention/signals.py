@@ -55,6 +55,13 @@ class Finding:
 
 AggregateFactory = Callable[[Params, datetime], dict]
 Evaluator = Callable[[Facts, Params], Finding | None]
+# For signals whose data is not in interactions: (id_from, id_to, as_of, params) →
+# {customer_id: facts}, one query for the whole chunk.
+ChunkFacts = Callable[[int, int, date, Params], dict[int, dict]]
+
+
+def no_aggregates(params: Params, end: datetime) -> dict:
+    return {}
 
 
 @dataclass(frozen=True)
@@ -72,6 +79,7 @@ class Signal:
     evaluate: Evaluator
     describe: Callable[[dict], str]  # evidence → a reason in the current language
     forces_level: str = ""  # e.g. "high": a flag this serious sets at least that level
+    chunk_facts: ChunkFacts | None = None
 
     @property
     def default_params(self) -> Params:

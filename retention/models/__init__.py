@@ -1,0 +1,30 @@
+"""Retention models, one module per concern; import them from here."""
+
+from .onboarding import Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
+from .risk import (
+    LEVEL_RANK,
+    CustomerRisk,
+    Notification,
+    RiskConfig,
+    RiskEvent,
+    RiskLevel,
+    RiskRun,
+    RiskSnapshot,
+    SignalSetting,
+)
+
+__all__ = [
+    "LEVEL_RANK",
+    "Checklist",
+    "ChecklistStep",
+    "ChecklistTemplate",
+    "ChecklistTemplateStep",
+    "CustomerRisk",
+    "Notification",
+    "RiskConfig",
+    "RiskEvent",
+    "RiskLevel",
+    "RiskRun",
+    "RiskSnapshot",
+    "SignalSetting",
+]

@@ -1,0 +1,208 @@
+"""Onboarding rules: starting checklists, ticking steps, progress, stalls, figures.
+
+Progress counts the *required* steps: one counts once it is done or skipped
+(skipping needs a reason). Optional steps are shown but never hold a customer
+back. When every required step is resolved the checklist completes and a
+customer still in onboarding becomes active. A checklist is *stalled* when a
+required step has been overdue for more than ONBOARDING_STALL_DAYS.
+"""
+
+import statistics
+from collections import Counter
+from datetime import date, timedelta
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+
+from .models import Checklist, ChecklistStep, ChecklistTemplate, SignalSetting
+
+Status = ChecklistStep.Status
+
+
+def stall_days() -> int:
+    """Days overdue before a step stalls: the stalled-onboarding signal's window."""
+    from .onboarding_signal import STALLED_ONBOARDING
+
+    saved = (
+        SignalSetting.objects.filter(key=STALLED_ONBOARDING.key)
+        .values_list("window_days", flat=True)
+        .first()
+    )
+    return saved or STALLED_ONBOARDING.default_window_days
+
+
+def template_for(customer: Customer) -> ChecklistTemplate | None:
+    """The template for this customer's plan, else the default one."""
+    if customer.plan:
+        match = ChecklistTemplate.objects.filter(plan__iexact=customer.plan).first()
+        if match:
+            return match
+    return ChecklistTemplate.objects.filter(is_default=True).first()
+
+
+@transaction.atomic
+def checklist_start(
+    *, customer: Customer, template: ChecklistTemplate, started_by=None, start_on: date | None = None
+) -> Checklist:
+    """Copy the template's steps into a new checklist for the customer."""
+    if Checklist.objects.filter(customer=customer, status=Checklist.Status.IN_PROGRESS).exists():
+        raise ValidationError(_("This customer already has an onboarding checklist running."))
+    start_on = start_on or timezone.localdate()
+    checklist = Checklist.objects.create(
+        customer=customer,
+        template=template,
+        name=template.name,
+        started_on=start_on,
+        started_by=started_by,
+    )
+    ChecklistStep.objects.bulk_create(
+        ChecklistStep(
+            checklist=checklist,
+            position=index,
+            title=step.title,
+            description=step.description,
+            actor=step.actor,
+            due_on=start_on + timedelta(days=step.due_offset_days),
+            required=step.required,
+        )
+        for index, step in enumerate(template.steps.all())
+    )
+    return refresh_progress(checklist)
+
+
+def refresh_progress(checklist: Checklist) -> Checklist:
+    """Recount the checklist's steps; complete it when every required step is resolved."""
+    counts = checklist.steps.aggregate(
+        required_total=Count("id", filter=Q(required=True)),
+        required_resolved=Count("id", filter=Q(required=True) & ~Q(status=Status.OPEN)),
+        optional_total=Count("id", filter=Q(required=False)),
+        optional_done=Count("id", filter=Q(required=False, status=Status.DONE)),
+        next_due_on=Min("due_on", filter=Q(required=True, status=Status.OPEN)),
+    )
+    for field, value in counts.items():
+        setattr(checklist, field, value)
+    customer = checklist.customer
+    running = checklist.status == Checklist.Status.IN_PROGRESS
+    if running and counts["required_resolved"] >= counts["required_total"]:
+        checklist.status = Checklist.Status.COMPLETED
+        checklist.completed_at = timezone.now()
+        if customer.status == Customer.Status.ONBOARDING:
+            customer.status = Customer.Status.ACTIVE
+            customer.customer_since = customer.customer_since or timezone.localdate()
+    elif not running and checklist.status == Checklist.Status.COMPLETED:
+        if counts["required_resolved"] < counts["required_total"]:
+            checklist.status = Checklist.Status.IN_PROGRESS  # a step was reopened
+            checklist.completed_at = None
+    checklist.save()
+    in_progress = checklist.status == Checklist.Status.IN_PROGRESS
+    customer.onboarding_percent = checklist.percent if in_progress else None
+    customer.save(update_fields=["status", "customer_since", "onboarding_percent", "updated_at"])
+    return checklist
+
+
+@transaction.atomic
+def step_complete(*, step: ChecklistStep, user=None, by_customer: bool = False) -> ChecklistStep:
+    if step.status != Status.OPEN:
+        return step  # ticking twice (double click, two tabs) changes nothing
+    step.status = Status.DONE
+    step.completed_at = timezone.now()
+    step.completed_by = user
+    step.completed_by_customer = by_customer
+    step.save()
+    refresh_progress(step.checklist)
+    return step
+
+
+@transaction.atomic
+def step_skip(*, step: ChecklistStep, user, reason: str) -> ChecklistStep:
+    reason = reason.strip()
+    if not reason:
+        raise ValidationError(_("Say why the step is skipped."))
+    if step.status != Status.OPEN:
+        raise ValidationError(_("Only an open step can be skipped."))
+    step.status = Status.SKIPPED
+    step.completed_at = timezone.now()
+    step.completed_by = user
+    step.skip_reason = reason[:200]
+    step.save()
+    refresh_progress(step.checklist)
+    return step
+
+
+@transaction.atomic
+def step_reopen(*, step: ChecklistStep, user) -> ChecklistStep:
+    step.status = Status.OPEN
+    step.completed_at = None
+    step.completed_by = None
+    step.completed_by_customer = False
+    step.skip_reason = ""
+    step.save()
+    refresh_progress(step.checklist)
+    return step
+
+
+@transaction.atomic
+def checklist_cancel(*, checklist: Checklist) -> Checklist:
+    checklist.status = Checklist.Status.CANCELLED
+    checklist.save(update_fields=["status"])
+    Customer.objects.filter(pk=checklist.customer_id).update(onboarding_percent=None)
+    return checklist
+
+
+def is_stalled(checklist: Checklist, today: date, days: int) -> bool:
+    """Stalled: a required step overdue for more than `days` (see stall_days())."""
+    return (
+        checklist.status == Checklist.Status.IN_PROGRESS
+        and checklist.next_due_on is not None
+        and (today - checklist.next_due_on).days > days
+    )
+
+
+def is_overdue(checklist: Checklist, today: date | None = None) -> bool:
+    today = today or timezone.localdate()
+    return checklist.next_due_on is not None and checklist.next_due_on < today
+
+
+def auto_start(customer: Customer) -> Checklist | None:
+    """Start the matching template for a customer entering onboarding, if there is one."""
+    if Checklist.objects.filter(customer=customer, status=Checklist.Status.IN_PROGRESS).exists():
+        return None
+    template = template_for(customer)
+    if template is None or not template.steps.exists():
+        return None
+    return checklist_start(customer=customer, template=template)
+
+
+def completion_figures(*, since: date | None = None) -> dict:
+    """Share completing, median days to complete, and where running checklists are stuck."""
+    started = Checklist.objects.exclude(status=Checklist.Status.CANCELLED)
+    if since:
+        started = started.filter(started_on__gte=since)
+    total = started.count()
+    completed = list(
+        started.filter(status=Checklist.Status.COMPLETED).values_list("started_on", "completed_at")
+    )
+    durations = [(timezone.localdate(done) - start).days for start, done in completed]
+    first_open = (
+        ChecklistStep.objects.filter(checklist=OuterRef("pk"), required=True, status=Status.OPEN)
+        .order_by("position", "id")
+        .values("title")[:1]
+    )
+    stuck = Counter(
+        started.filter(status=Checklist.Status.IN_PROGRESS)
+        .annotate(stuck_at=Subquery(first_open))
+        .values_list("stuck_at", flat=True)
+    )
+    stuck.pop(None, None)
+    return {
+        "started": total,
+        "completed": len(completed),
+        "completion_rate": round(100 * len(completed) / total, 1) if total else None,
+        "median_days": statistics.median(durations) if durations else None,
+        "stuck_steps": stuck.most_common(5),
+    }
