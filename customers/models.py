@@ -167,13 +167,6 @@ class Customer(models.Model):
     def __str__(self) -> str:
         return self.name
 
-    @classmethod
-    def from_db(cls, db, field_names, values):
-        instance = super().from_db(db, field_names, values)
-        # Remembered so that a post_save receiver can tell a status change.
-        instance.loaded_status = instance.__dict__.get("status")
-        return instance
-
     def save(self, *args, **kwargs) -> None:
         self.refresh_denormalised_fields()
         update_fields = kwargs.get("update_fields")
@@ -183,6 +176,13 @@ class Customer(models.Model):
 
     def get_absolute_url(self) -> str:
         return reverse("customers:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        # Remembered so that a post_save receiver can tell a status change.
+        instance.loaded_status = instance.__dict__.get("status")
+        return instance
 
     def refresh_denormalised_fields(self) -> None:
         company_name = self.company.name if self.company_id else ""

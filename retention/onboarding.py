@@ -47,7 +47,11 @@ def template_for(customer: Customer) -> ChecklistTemplate | None:
 
 @transaction.atomic
 def checklist_start(
-    *, customer: Customer, template: ChecklistTemplate, started_by=None, start_on: date | None = None
+    *,
+    customer: Customer,
+    template: ChecklistTemplate,
+    started_by=None,
+    start_on: date | None = None,
 ) -> Checklist:
     """Copy the template's steps into a new checklist for the customer."""
     if Checklist.objects.filter(customer=customer, status=Checklist.Status.IN_PROGRESS).exists():
@@ -94,10 +98,12 @@ def refresh_progress(checklist: Checklist) -> Checklist:
         if customer.status == Customer.Status.ONBOARDING:
             customer.status = Customer.Status.ACTIVE
             customer.customer_since = customer.customer_since or timezone.localdate()
-    elif not running and checklist.status == Checklist.Status.COMPLETED:
-        if counts["required_resolved"] < counts["required_total"]:
-            checklist.status = Checklist.Status.IN_PROGRESS  # a step was reopened
-            checklist.completed_at = None
+    elif (
+        checklist.status == Checklist.Status.COMPLETED
+        and counts["required_resolved"] < counts["required_total"]
+    ):
+        checklist.status = Checklist.Status.IN_PROGRESS  # a step was reopened
+        checklist.completed_at = None
     checklist.save()
     in_progress = checklist.status == Checklist.Status.IN_PROGRESS
     customer.onboarding_percent = checklist.percent if in_progress else None

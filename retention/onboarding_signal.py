@@ -27,7 +27,9 @@ def stalled_facts(id_from: int, id_to: int, as_of: date, params: signals.Params)
         .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=end))  # open as of the date
         .values("checklist__customer_id")
         .order_by()
-        .annotate(stalled_steps=Count("id", filter=Q(due_on__lt=overdue_before)), oldest_due=Min("due_on"))
+        .annotate(
+            stalled_steps=Count("id", filter=Q(due_on__lt=overdue_before)), oldest_due=Min("due_on")
+        )
     )
     return {
         row["checklist__customer_id"]: {

@@ -47,7 +47,9 @@ class ChecklistTemplateStep(models.Model):
     position = models.PositiveSmallIntegerField(_("order"), default=0)
     title = models.CharField(_("title"), max_length=200)
     description = models.TextField(_("description"), blank=True)
-    actor = models.CharField(_("done by"), max_length=10, choices=Actor.choices, default=Actor.STAFF)
+    actor = models.CharField(
+        _("done by"), max_length=10, choices=Actor.choices, default=Actor.STAFF
+    )
     due_offset_days = models.PositiveSmallIntegerField(
         _("due after (days)"), default=7, validators=[MaxValueValidator(365)]
     )
