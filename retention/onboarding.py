@@ -19,6 +19,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
+from .events import onboarding_completed
 from .models import Checklist, ChecklistStep, ChecklistTemplate, SignalSetting
 
 Status = ChecklistStep.Status
@@ -108,6 +109,8 @@ def refresh_progress(checklist: Checklist) -> Checklist:
     in_progress = checklist.status == Checklist.Status.IN_PROGRESS
     customer.onboarding_percent = checklist.percent if in_progress else None
     customer.save(update_fields=["status", "customer_since", "onboarding_percent", "updated_at"])
+    if running and checklist.status == Checklist.Status.COMPLETED:
+        onboarding_completed.send(sender=Checklist, checklist=checklist, customer=customer)
     return checklist
 
 
