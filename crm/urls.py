@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from customers.views import healthz, home
+from retention.onboarding_views import onboarding_public
 
 urlpatterns = [
     path("", home, name="home"),
@@ -13,4 +14,6 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("retention/", include("retention.urls")),
     path("admin/", admin.site.urls),
+    # Customer-facing pages, reached through signed links (no login).
+    path("o/<str:token>/", onboarding_public, name="onboarding_public"),
 ]

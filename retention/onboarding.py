@@ -8,15 +8,16 @@ required step has been overdue for more than ONBOARDING_STALL_DAYS.
 """
 
 import statistics
-from collections import Counter
 from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import links
 from customers.models import Customer
 
 from .events import onboarding_completed
@@ -35,6 +36,23 @@ def stall_days() -> int:
         .first()
     )
     return saved or STALLED_ONBOARDING.default_window_days
+
+
+LINK_PURPOSE = "onboarding"
+
+
+def public_link(customer: Customer) -> str:
+    """The path of the customer's own progress page (signed, expires; no login)."""
+    return reverse("onboarding_public", args=[links.make_token(LINK_PURPOSE, customer.pk)])
+
+
+def running_checklist(customer: Customer) -> Checklist | None:
+    return Checklist.objects.filter(customer=customer, status=Checklist.Status.IN_PROGRESS).first()
+
+
+def latest_checklist(customer: Customer) -> Checklist | None:
+    """The running checklist, else the most recent one (completed or cancelled)."""
+    return running_checklist(customer) or Checklist.objects.filter(customer=customer).first()
 
 
 def template_for(customer: Customer) -> ChecklistTemplate | None:
@@ -202,16 +220,18 @@ def completion_figures(*, since: date | None = None) -> dict:
         .order_by("position", "id")
         .values("title")[:1]
     )
-    stuck = Counter(
+    stuck = (
         started.filter(status=Checklist.Status.IN_PROGRESS)
         .annotate(stuck_at=Subquery(first_open))
-        .values_list("stuck_at", flat=True)
+        .exclude(stuck_at=None)
+        .values("stuck_at")
+        .annotate(customers=Count("id"))
+        .order_by("-customers", "stuck_at")
     )
-    stuck.pop(None, None)
     return {
         "started": total,
         "completed": len(completed),
         "completion_rate": round(100 * len(completed) / total, 1) if total else None,
         "median_days": statistics.median(durations) if durations else None,
-        "stuck_steps": stuck.most_common(5),
+        "stuck_steps": [(row["stuck_at"], row["customers"]) for row in stuck[:5]],
     }

@@ -2,8 +2,10 @@
 
 import json
 
+from django.conf import settings
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from customers.models import Customer
 
@@ -51,5 +53,31 @@ def risk_panel(request: HttpRequest, customer: Customer) -> str:
     return render_to_string("retention/_risk_panel.html", context, request=request)
 
 
-def onboarding_panel(request: HttpRequest, customer: Customer) -> str:
-    return ""  # filled in by the onboarding views commit
+def onboarding_panel(request: HttpRequest, customer: Customer, *, error: str = "") -> str:
+    """The customer's checklist with its progress bar; staff tick, skip or reopen steps."""
+    from customers import access
+
+    from . import onboarding
+    from .models import ChecklistTemplate
+
+    checklist = onboarding.latest_checklist(customer)
+    can_change = access.can_change_customer(request.user, customer)
+    running = checklist is not None and checklist.status == checklist.Status.IN_PROGRESS
+    today = timezone.localdate()
+    context = {
+        "customer": customer,
+        "checklist": checklist,
+        "running": running,
+        "steps": list(checklist.steps.select_related("completed_by")) if checklist else [],
+        "can_change": can_change,
+        "templates": (list(ChecklistTemplate.objects.all()) if can_change and not running else []),
+        "suggested": onboarding.template_for(customer) if can_change and not running else None,
+        "public_link": (
+            request.build_absolute_uri(onboarding.public_link(customer)) if checklist else ""
+        ),
+        "link_days": settings.PUBLIC_LINK_MAX_AGE_DAYS,
+        "today": today,
+        "stalled": running and onboarding.is_stalled(checklist, today, onboarding.stall_days()),
+        "error": error,
+    }
+    return render_to_string("retention/_onboarding_panel.html", context, request=request)

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import onboarding_views, views
 
 app_name = "retention"
 
@@ -14,4 +14,40 @@ urlpatterns = [
     path("recompute/", views.RecomputeView.as_view(), name="recompute"),
     path("runs/<int:pk>/", views.RunView.as_view(), name="run"),
     path("notifications/", views.NotificationListView.as_view(), name="notifications"),
+    path("onboarding/", onboarding_views.OnboardingOverviewView.as_view(), name="onboarding"),
+    path(
+        "onboarding/templates/",
+        onboarding_views.TemplateListView.as_view(),
+        name="template_list",
+    ),
+    path(
+        "onboarding/templates/new/",
+        onboarding_views.TemplateEditView.as_view(),
+        name="template_create",
+    ),
+    path(
+        "onboarding/templates/<int:pk>/",
+        onboarding_views.TemplateEditView.as_view(),
+        name="template_edit",
+    ),
+    path(
+        "onboarding/templates/<int:pk>/delete/",
+        onboarding_views.TemplateDeleteView.as_view(),
+        name="template_delete",
+    ),
+    path(
+        "onboarding/customers/<int:customer_id>/start/",
+        onboarding_views.ChecklistStartView.as_view(),
+        name="checklist_start",
+    ),
+    path(
+        "onboarding/checklists/<int:pk>/cancel/",
+        onboarding_views.ChecklistCancelView.as_view(),
+        name="checklist_cancel",
+    ),
+    path(
+        "onboarding/steps/<int:pk>/<str:action>/",
+        onboarding_views.StepActionView.as_view(),
+        name="step_action",
+    ),
 ]

@@ -23,6 +23,7 @@ if [[ "${SKIP_SEED:-0}" == "1" ]]; then
     say "SKIP_SEED=1: not loading demo data"
 else
     "$PY" manage.py seed_demo --if-empty
+    "$PY" manage.py seed_onboarding
 fi
 # Today's churn-risk flags (idempotent; the worker's beat recomputes them nightly).
 "$PY" manage.py compute_risk

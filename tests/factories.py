@@ -79,3 +79,34 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     direction = Interaction.Direction.OUTBOUND
     subject = factory.Sequence(lambda n: f"Check-in call {n}")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class ChecklistTemplateFactory(factory.django.DjangoModelFactory):
+    """A template with three steps by default: two required (staff, customer), one optional."""
+
+    class Meta:
+        model = "retention.ChecklistTemplate"
+        skip_postgeneration_save = True
+
+    name = factory.Sequence(lambda n: f"Onboarding {n}")
+
+    @factory.post_generation
+    def steps(self, create, extracted, **kwargs):
+        from retention.models import Actor, ChecklistTemplateStep
+
+        if not create:
+            return
+        specs = extracted if extracted is not None else [
+            ("Welcome call", Actor.STAFF, 2, True),
+            ("Upload your logo", Actor.CUSTOMER, 5, True),
+            ("Invite the team", Actor.CUSTOMER, 10, False),
+        ]  # fmt: skip
+        for position, (title, actor, days, required) in enumerate(specs):
+            ChecklistTemplateStep.objects.create(
+                template=self,
+                position=position,
+                title=title,
+                actor=actor,
+                due_offset_days=days,
+                required=required,
+            )

@@ -104,3 +104,36 @@ def test_work_the_at_risk_queue(page, manager):
     assert (
         cases["Callme Co"].customer.interactions.get().subject == "Called about the late delivery"
     )
+
+
+def test_onboarding_steps_move_the_progress_bar(page, manager):
+    """Staff tick a step on the customer page; the customer ticks theirs via the link."""
+    from retention.onboarding import checklist_start, public_link
+
+    from .factories import ChecklistTemplateFactory
+
+    customer = CustomerFactory(name="Olga Onboard", owner=manager, status="onboarding")
+    checklist_start(customer=customer, template=ChecklistTemplateFactory(name="Getting started"))
+
+    log_in(page, manager.username)
+    page.goto(customer.get_absolute_url())
+    card = page.get_by_test_id("onboarding-card")
+    bar = card.get_by_role("progressbar")
+    expect(bar).to_have_attribute("aria-valuenow", "0")
+    card.get_by_test_id("step").filter(has_text="Welcome call").get_by_role(
+        "button", name="Done"
+    ).click()
+    expect(bar).to_have_attribute("aria-valuenow", "50")
+    expect(card.get_by_test_id("progress-text")).to_contain_text("1 of 2 required steps done")
+    link = card.get_by_label("The customer's own progress page", exact=False).input_value()
+
+    # The customer, without logging in, ticks the step that is theirs.
+    page.context.clear_cookies()
+    page.goto(link)
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "50")
+    page.get_by_test_id("public-step").filter(has_text="Upload your logo").get_by_role(
+        "button", name="Mark as done"
+    ).click()
+    expect(page.get_by_role("status")).to_contain_text("Upload your logo")
+    expect(page.get_by_role("progressbar")).to_have_attribute("aria-valuenow", "100")
+    expect(page.get_by_text("You have completed your onboarding")).to_be_visible()

@@ -6,16 +6,17 @@ from django.utils import timezone
 
 from customers.models import ImportJob
 from retention.models import RiskRun
+from retention.onboarding import checklist_start
 
-from .factories import CustomerFactory
+from .factories import ChecklistTemplateFactory, CustomerFactory
 
 pytestmark = pytest.mark.django_db
 
 # Public URLs: no login needed. Everything else must redirect anonymous users.
-PUBLIC = {"login", "healthz", "set_language", "home", "logout"}
+PUBLIC = {"login", "healthz", "set_language", "home", "logout", "onboarding_public"}
 
 
-def staff_urls(customer, other, job, run) -> dict[str, str]:
+def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
     """One concrete URL per named staff route (the test below checks none is missing)."""
     return {
         "customers:list": reverse("customers:list"),
@@ -40,6 +41,18 @@ def staff_urls(customer, other, job, run) -> dict[str, str]:
         "retention:recompute": reverse("retention:recompute"),
         "retention:run": reverse("retention:run", args=[run.pk]),
         "retention:notifications": reverse("retention:notifications"),
+        "retention:onboarding": reverse("retention:onboarding"),
+        "retention:template_list": reverse("retention:template_list"),
+        "retention:template_create": reverse("retention:template_create"),
+        "retention:template_edit": reverse("retention:template_edit", args=[checklist.template_id]),
+        "retention:template_delete": reverse(
+            "retention:template_delete", args=[checklist.template_id]
+        ),
+        "retention:checklist_start": reverse("retention:checklist_start", args=[other.pk]),
+        "retention:checklist_cancel": reverse("retention:checklist_cancel", args=[checklist.pk]),
+        "retention:step_action": reverse(
+            "retention:step_action", args=[checklist.steps.first().pk, "done"]
+        ),
     }
 
 
@@ -50,7 +63,8 @@ def urls(admin_user):
         target="customers", filename="x.csv", content="name\nA\n", created_by=admin_user
     )
     run = RiskRun.objects.create(as_of=timezone.localdate())
-    return staff_urls(customer, other, job, run)
+    checklist = checklist_start(customer=customer, template=ChecklistTemplateFactory())
+    return staff_urls(customer, other, job, run, checklist)
 
 
 def _named_routes(resolver=None, namespace="") -> set[str]:

@@ -1,6 +1,6 @@
 """Retention models, one module per concern; import them from here."""
 
-from .onboarding import Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
+from .onboarding import Actor, Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
 from .risk import (
     LEVEL_RANK,
     CustomerRisk,
@@ -14,6 +14,7 @@ from .risk import (
 )
 
 __all__ = [
+    "Actor",
     "LEVEL_RANK",
     "Checklist",
     "ChecklistStep",
