@@ -34,13 +34,14 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import load, pages, recompute
+    from . import load, onboarding, pages, recompute
 
     started = time.monotonic()
     print("Migrating ...")
     call_command("migrate", verbosity=0)
     print("Data set ...")
     data = load.ensure_loaded()
+    onboarding.ensure_checklists()
     # Before the pages: the at-risk queue shows what the recompute wrote.
     risk_result = recompute.run_all(data)
     print(f"Timing pages ({pages.RUNS} runs each after {pages.WARM_UPS} warm-ups) ...")

@@ -26,6 +26,8 @@ SLOW_QUERIES_EXPLAINED = 3
 QUEUE_FIRST = "Queue, page 1 (admin)"
 QUEUE_DEEP_PAGE = 50
 QUEUE_DEEP = f"Queue, page {QUEUE_DEEP_PAGE} (admin)"
+ONBOARDING_FIRST = "Onboarding overview, page 1 (admin)"
+ONBOARDING_DEEP = "Onboarding overview, page 100 (admin)"
 # The "Show older entries" button of a timeline page.
 MORE_LINK = re.compile(r'hx-get="(/customers/\d+/timeline/\?[^"]*)"')
 
@@ -73,6 +75,7 @@ class Timing:
 def build_pages(data: Dataset, clients: dict[str, Client]) -> list[Page]:
     customers = reverse("customers:list")
     queue = reverse("retention:queue")
+    onboarding = reverse("retention:onboarding")
     longest = reverse("customers:detail", args=[data.longest_history_pk])
 
     def second_timeline_page() -> str:
@@ -103,6 +106,11 @@ def build_pages(data: Dataset, clients: dict[str, Client]) -> list[Page]:
         Page("Queue, level=high (admin)", "admin", f"{queue}?level=high"),
         Page(QUEUE_DEEP, "admin", f"{queue}?page={QUEUE_DEEP_PAGE}"),
         Page("Queue, own customers (account manager)", "manager", queue),
+        # 5,000 running checklists (bench/onboarding.py).
+        Page(ONBOARDING_FIRST, "admin", onboarding),
+        Page("Onboarding overview, stalled (admin)", "admin", f"{onboarding}?state=stalled"),
+        Page(ONBOARDING_DEEP, "admin", f"{onboarding}?page=100"),
+        Page("Onboarding overview, own (account manager)", "manager", f"{onboarding}?owner=me"),
     ]
 
 
@@ -153,6 +161,7 @@ def query_counts_constant(timings: list[Timing]) -> tuple[bool, list[str]]:
         ("Customer list, page 1", "Customer list, page 500"),
         ("Detail, short history", "Detail, longest history"),
         (QUEUE_FIRST, QUEUE_DEEP),
+        (ONBOARDING_FIRST, ONBOARDING_DEEP),
     ]
     lines, constant = [], True
     for first, second in pairs:
