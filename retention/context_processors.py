@@ -10,5 +10,10 @@ def notifications(request: HttpRequest) -> dict:
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated or not access.has_role(user):
         return {}
-    unread = Notification.objects.filter(recipient=user, read_at__isnull=True).count()
-    return {"unread_notifications": unread}
+    # Cached on the request: customer-page cards render with the request too, and
+    # each render would otherwise count again.
+    if not hasattr(request, "_unread_notifications"):
+        request._unread_notifications = Notification.objects.filter(
+            recipient=user, read_at__isnull=True
+        ).count()
+    return {"unread_notifications": request._unread_notifications}

@@ -12,7 +12,7 @@ from datetime import date, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Count, Min, OuterRef, Q, Subquery
+from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, When
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -51,17 +51,27 @@ def running_checklist(customer: Customer) -> Checklist | None:
 
 
 def latest_checklist(customer: Customer) -> Checklist | None:
-    """The running checklist, else the most recent one (completed or cancelled)."""
-    return running_checklist(customer) or Checklist.objects.filter(customer=customer).first()
+    """The running checklist, else the most recent one (completed or cancelled); one query."""
+    running_first = Case(When(status=Checklist.Status.IN_PROGRESS, then=0), default=1)
+    return (
+        Checklist.objects.filter(customer=customer)
+        .order_by(running_first, "-started_on", "-id")
+        .first()
+    )
+
+
+def pick_template(
+    customer: Customer, templates: list[ChecklistTemplate]
+) -> ChecklistTemplate | None:
+    """The template for this customer's plan, else the default one."""
+    plan = customer.plan.strip().lower()
+    by_plan = next((t for t in templates if plan and t.plan.strip().lower() == plan), None)
+    return by_plan or next((t for t in templates if t.is_default), None)
 
 
 def template_for(customer: Customer) -> ChecklistTemplate | None:
-    """The template for this customer's plan, else the default one."""
-    if customer.plan:
-        match = ChecklistTemplate.objects.filter(plan__iexact=customer.plan).first()
-        if match:
-            return match
-    return ChecklistTemplate.objects.filter(is_default=True).first()
+    candidates = ChecklistTemplate.objects.filter(Q(is_default=True) | ~Q(plan=""))
+    return pick_template(customer, list(candidates))
 
 
 @transaction.atomic

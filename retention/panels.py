@@ -63,6 +63,7 @@ def onboarding_panel(request: HttpRequest, customer: Customer, *, error: str = "
     checklist = onboarding.latest_checklist(customer)
     can_change = access.can_change_customer(request.user, customer)
     running = checklist is not None and checklist.status == checklist.Status.IN_PROGRESS
+    templates = list(ChecklistTemplate.objects.all()) if can_change and not running else []
     today = timezone.localdate()
     context = {
         "customer": customer,
@@ -70,8 +71,8 @@ def onboarding_panel(request: HttpRequest, customer: Customer, *, error: str = "
         "running": running,
         "steps": list(checklist.steps.select_related("completed_by")) if checklist else [],
         "can_change": can_change,
-        "templates": (list(ChecklistTemplate.objects.all()) if can_change and not running else []),
-        "suggested": onboarding.template_for(customer) if can_change and not running else None,
+        "templates": templates,
+        "suggested": onboarding.pick_template(customer, templates),
         "public_link": (
             request.build_absolute_uri(onboarding.public_link(customer)) if checklist else ""
         ),

@@ -605,8 +605,9 @@ def test_purge_deletes_old_finished_jobs_and_fails_stuck_ones(manager):
 # --- Size -------------------------------------------------------------------------------
 
 
-def test_a_20000_row_file_validates_and_imports_in_reasonable_time(manager, capsys):
-    """Measured and printed; the bound is generous so a slow CI machine still passes."""
+def test_a_20000_row_file_validates_and_imports(manager, capsys):
+    """A large file goes through whole. Its time is printed for information only: speed is
+    measured by `make bench`, not asserted in a unit test."""
     UserFactory(username="second_manager", role=ACCOUNT_MANAGER)
     CustomerFactory.create_batch(50, owner=manager)  # some rows update existing customers
     existing = list(Customer.objects.values_list("email", flat=True))
@@ -634,7 +635,6 @@ def test_a_20000_row_file_validates_and_imports_in_reasonable_time(manager, caps
     assert (job.created_count, job.updated_count) == (19_950, 50)
     assert Customer.objects.count() == 20_000
     assert Customer.tags.through.objects.count() == 40_000
-    assert finished - started < 60
 
 
 def test_after_seeing_errors_the_user_can_import_only_the_valid_rows(

@@ -243,7 +243,7 @@ class TestCustomerLink:
         logo.refresh_from_db()
         assert (logo.status, logo.completed_by_customer) == (ChecklistStep.Status.DONE, True)
         page = client.get(response["Location"])
-        assert "Upload your logo".encode() in page.content
+        assert b"Upload your logo" in page.content
         assert page.context["just_done"] == logo
 
     def test_a_staff_step_cannot_be_ticked_by_the_customer(self, client):

@@ -39,7 +39,7 @@ class Command(BaseCommand):
         if ChecklistTemplate.objects.exists():
             self.stdout.write("Onboarding templates already present")
             return
-        rng = random.Random(seed)
+        rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
         standard = self.make_template(
             "Standard onboarding", STANDARD_STEPS, plan="", is_default=True
         )
