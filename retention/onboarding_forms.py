@@ -35,8 +35,28 @@ class TemplateStepForm(forms.ModelForm):
             "due_offset_days": forms.NumberInput(attrs={"style": "width: 6rem"}),
         }
 
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # Shown as a table row: the column header is the visible label.
+        for field in self.fields.values():
+            widget = field.widget
+            widget.attrs["aria-label"] = str(field.label)
+            if isinstance(widget, forms.CheckboxInput):
+                widget.attrs["class"] = "form-check-input"
+            elif isinstance(widget, forms.Select):
+                widget.attrs["class"] = "form-select form-select-sm"
+            else:
+                widget.attrs["class"] = "form-control form-control-sm"
+
 
 class BaseStepFormSet(forms.BaseInlineFormSet):
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        if "DELETE" in form.fields:
+            form.fields["DELETE"].widget.attrs.update(
+                {"class": "form-check-input", "aria-label": str(_("Delete"))}
+            )
+
     def clean(self) -> None:
         super().clean()
         kept = [

@@ -91,7 +91,7 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
         # The overdue steps of the whole page in one query, not one per row.
         overdue = defaultdict(list)
         for step in ChecklistStep.objects.filter(
-            checklist__in=rows, status=ChecklistStep.Status.OPEN, due_on__lt=today
+            checklist__in=rows, status=ChecklistStep.Status.OPEN, due_on__lt=today, required=True
         ).order_by("due_on", "position"):
             overdue[step.checklist_id].append(step)
         for checklist in rows:

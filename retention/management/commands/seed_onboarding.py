@@ -53,7 +53,8 @@ class Command(BaseCommand):
         ).exclude(checklists__status=Checklist.Status.IN_PROGRESS)
         for customer in customers.order_by("pk"):
             template = onboarding.template_for(customer) or standard
-            start_on = today - timedelta(days=rng.randint(0, 50))
+            # Onboarding starts when they became a customer (recently, in the demo data).
+            start_on = customer.customer_since or today - timedelta(days=rng.randint(0, 50))
             checklist = onboarding.checklist_start(
                 customer=customer, template=template, start_on=start_on
             )
