@@ -12,10 +12,12 @@ Reasons are rendered from the stored evidence at display time, so they appear
 in the reader's language.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
+from types import MappingProxyType
+from typing import NamedTuple
 
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
@@ -34,9 +36,12 @@ class Params:
     enabled: bool = True
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the risk computation knows about one customer as of a date."""
+class Facts(NamedTuple):
+    """What the risk computation knows about one customer as of a date.
+
+    A named tuple, not a dataclass: the nightly job builds one per signal per
+    customer (hundreds of thousands), and a tuple is several times cheaper to make.
+    """
 
     customer_id: int
     status: str
@@ -44,13 +49,12 @@ class Facts:
     created_on: date
     renewal_date: date | None
     as_of: date
-    aggregates: dict = field(default_factory=dict)  # this signal's own aggregates
+    aggregates: Mapping = MappingProxyType({})  # this signal's own aggregates
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     flagged: bool
-    evidence: dict = field(default_factory=dict)
+    evidence: dict = MappingProxyType({})  # type: ignore[assignment]
 
 
 AggregateFactory = Callable[[Params, datetime], dict]
