@@ -374,34 +374,33 @@ def compute_chunk(
         snapshots.append((customer_id, as_of, score, level, assessment.contributions))
         if level_changed:
             events.append(
-                RiskEvent(
-                    customer_id=customer_id,
-                    kind=RiskEvent.Kind.LEVEL_UP if risen else RiskEvent.Kind.LEVEL_DOWN,
-                    occurred_at=event_at,
-                    from_level=old_level,
-                    to_level=level,
-                    score=score,
-                    summary="; ".join(flag.key for flag in assessment.flags),
+                (
+                    customer_id,
+                    RiskEvent.Kind.LEVEL_UP if risen else RiskEvent.Kind.LEVEL_DOWN,
+                    event_at,
+                    old_level,
+                    level,
+                    score,
+                    "; ".join(flag.key for flag in assessment.flags),
                 )
             )
             if risen:
                 rises.append(assessment)
-    _write_risks(risks)
-    _write_snapshots(snapshots)
+    _write_rows(CustomerRisk, _RISK_COLUMNS, risks, conflict=("customer_id",))
+    _write_rows(RiskSnapshot, _SNAPSHOT_COLUMNS, snapshots, conflict=("customer_id", "as_of"))
     # A day re-run must not add a second event for the same change.
     if events:
         already = set(
             RiskEvent.objects.filter(
-                customer_id__in=[e.customer_id for e in events],
+                customer_id__gte=id_from,
+                customer_id__lt=id_to,
                 kind__in=[RiskEvent.Kind.LEVEL_UP, RiskEvent.Kind.LEVEL_DOWN],
                 occurred_at__date=as_of,
             ).values_list("customer_id", "to_level")
         )
-        RiskEvent.objects.bulk_create(
-            [e for e in events if (e.customer_id, e.to_level) not in already]
-        )
+        _write_rows(RiskEvent, _EVENT_COLUMNS, [e for e in events if (e[0], e[4]) not in already])
     outcome.rose = len(rises)
-    _notify_owners(rises)
+    _notify_owners(rises, id_from, id_to)
     return outcome
 
 
@@ -422,40 +421,43 @@ _RISK_COLUMNS = (
 _SNAPSHOT_COLUMNS = ("customer_id", "as_of", "score", "level", "contributions")
 
 
-def _write_risks(rows: list[tuple]) -> None:
-    """Insert or overwrite current-risk rows (last_outreach_at is never touched)."""
+_EVENT_COLUMNS = (
+    "customer_id",
+    "kind",
+    "occurred_at",
+    "from_level",
+    "to_level",
+    "score",
+    "summary",
+)
+_NOTIFICATION_COLUMNS = ("recipient_id", "customer_id", "message", "created_at")
+
+
+def _write_rows(
+    model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...] = ()
+) -> None:
+    """Insert rows (tuples in `columns` order); on a conflict over `conflict`, overwrite."""
     if not rows:
         return
     if connection.vendor == "postgresql":
-        _upsert_json(CustomerRisk, _RISK_COLUMNS, rows, conflict=("customer_id",))
+        _insert_json(model, columns, rows, conflict=conflict)
         return
-    CustomerRisk.objects.bulk_create(
-        [CustomerRisk(**dict(zip(_RISK_COLUMNS, row, strict=True))) for row in rows],
-        update_conflicts=True,
-        unique_fields=["customer"],
-        update_fields=[name for name in _RISK_COLUMNS if name != "customer_id"],
+    update = {}
+    if conflict:
+        update = {
+            "update_conflicts": True,
+            "unique_fields": [model._meta.get_field(c).name for c in conflict],
+            "update_fields": [model._meta.get_field(c).name for c in columns if c not in conflict],
+        }
+    model.objects.bulk_create(
+        [model(**dict(zip(columns, row, strict=True))) for row in rows], **update
     )
 
 
-def _write_snapshots(rows: list[tuple]) -> None:
-    """Insert or overwrite one history row per customer and day."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        _upsert_json(RiskSnapshot, _SNAPSHOT_COLUMNS, rows, conflict=("customer_id", "as_of"))
-        return
-    RiskSnapshot.objects.bulk_create(
-        [RiskSnapshot(**dict(zip(_SNAPSHOT_COLUMNS, row, strict=True))) for row in rows],
-        update_conflicts=True,
-        unique_fields=["customer", "as_of"],
-        update_fields=["score", "level", "contributions"],
-    )
-
-
-def _upsert_json(
+def _insert_json(
     model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...]
 ) -> None:
-    """One INSERT ... SELECT ... ON CONFLICT DO UPDATE for all rows, sent as one JSON array.
+    """One INSERT ... SELECT (... ON CONFLICT DO UPDATE) for all rows, sent as one JSON array.
 
     PostgreSQL only. bulk_create prepares every field of every instance in Python and
     psycopg quotes array parameters element by element: for a first run's ~80,000
@@ -476,9 +478,10 @@ def _upsert_json(
     )
     sql = (
         f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 (names from the model)
-        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS row "
-        f"ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {updates}"
+        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS row"
     )
+    if conflict:
+        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {updates}"
     with connection.cursor() as cursor:
         cursor.execute(sql, [json_dumps(rows, default=_json_default)])
 
@@ -489,26 +492,27 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
-def _notify_owners(rises: list[Assessment]) -> None:
+def _notify_owners(rises: list[Assessment], id_from: int, id_to: int) -> None:
     if not rises:
         return
-    owners = dict(
-        Customer.objects.filter(
-            pk__in=[a.customer_id for a in rises], owner__isnull=False
-        ).values_list("pk", "owner_id")
-    )
-    names = dict(Customer.objects.filter(pk__in=owners).values_list("pk", "name"))
-    levels = dict(RiskLevel.choices)
-    Notification.objects.bulk_create(
-        Notification(
-            recipient_id=owners[a.customer_id],
-            customer_id=a.customer_id,
-            message=_("%(name)s is now at %(level)s risk (score %(score)s).")
-            % {"name": names[a.customer_id], "level": levels[a.level].lower(), "score": a.score},
-        )
-        for a in rises
-        if a.customer_id in owners
-    )
+    # The chunk's owned customers in one range query (an IN list of thousands of ids
+    # cost more than the rows).
+    owned = {
+        pk: (owner_id, name)
+        for pk, owner_id, name in Customer.objects.filter(
+            pk__gte=id_from, pk__lt=id_to, owner__isnull=False
+        ).values_list("pk", "owner_id", "name")
+    }
+    message = _("%(name)s is now at %(level)s risk (score %(score)s).")
+    levels = {level: str(label).lower() for level, label in RiskLevel.choices}
+    now = timezone.now()
+    rows = []
+    for a in rises:
+        if a.customer_id in owned:
+            owner_id, name = owned[a.customer_id]
+            text = message % {"name": name, "level": levels[a.level], "score": a.score}
+            rows.append((owner_id, a.customer_id, text, now))
+    _write_rows(Notification, _NOTIFICATION_COLUMNS, rows)
 
 
 def plan_chunks(chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[int, int]]:

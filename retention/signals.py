@@ -113,7 +113,12 @@ def _days(since: datetime | date | None, facts: Facts) -> int | None:
     """Whole local days from `since` to the facts' date."""
     if since is None:
         return None
-    day = timezone.localdate(since, facts.zone) if isinstance(since, datetime) else since
+    if isinstance(since, datetime):
+        # astimezone() directly when the zone is known: localdate() re-checks and
+        # looks the zone up on each of the job's ~250,000 calls.
+        day = since.astimezone(facts.zone).date() if facts.zone else timezone.localdate(since)
+    else:
+        day = since
     return (facts.as_of - day).days
 
 
