@@ -11,6 +11,7 @@ same data gives the same rows, so re-running a day is harmless.
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
+from json import loads as json_loads
 from types import MappingProxyType
 
 from django.db import connection, models, transaction
@@ -186,11 +187,13 @@ NO_FACTS = MappingProxyType({})
 
 
 def _fetch(queryset: QuerySet) -> list[tuple]:
-    """A values_list queryset's rows; on PostgreSQL with psycopg's C timestamp loader.
+    """A values_list queryset's rows as psycopg returns them, on PostgreSQL.
 
-    Django reads timestamptz through a pure-Python subclass of psycopg's loader; for
-    the ~400,000 timestamps of a full recompute that alone took seconds. The C loader
-    gives the same aware datetimes (in the connection's time zone, UTC).
+    Django reads timestamptz through a pure-Python subclass of psycopg's loader and
+    runs each row through its field converters (json.loads for every JSON value);
+    over the ~400,000 timestamps and ~80,000 stored flags of a full recompute that
+    alone took seconds. Here: psycopg's C loader (the same aware datetimes, in the
+    connection's time zone, UTC), and JSON columns left as their text.
     """
     if connection.vendor != "postgresql":
         return list(queryset)
@@ -213,7 +216,7 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
     backtest of what the flags would have said then.
     """
     end = end_of_day(as_of)
-    customers = list(
+    customers = _fetch(
         Customer.objects.filter(
             pk__gte=id_from,
             pk__lt=id_to,
@@ -223,6 +226,7 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         )
         # The local date in SQL: converting 100,000 datetimes in Python costs seconds.
         .annotate(created_on=TruncDate("created_at"))
+        .order_by()
         .values_list("pk", "status", "customer_since", "created_on", "renewal_date")
     )
     if not customers:
@@ -254,15 +258,16 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
+    sources = [(key, own_facts.get(key), *slice_) for key, slice_ in layout.items()]
     scorer = _Scorer(config)
     zone = timezone.get_current_timezone()
     assessments = []
     for pk, status, customer_since, created_on, renewal_date in customers:
         row = row_by_customer.get(pk)
         facts_by_signal = {}
-        for key, (names, start, stop) in layout.items():
-            if key in own_facts:
-                facts = own_facts[key].get(pk, NO_FACTS)
+        for key, own, names, start, stop in sources:
+            if own is not None:
+                facts = own.get(pk, NO_FACTS)
             elif row is None:
                 facts = NO_FACTS  # no interactions at all
             else:
@@ -306,13 +311,15 @@ def compute_chunk(
     scored_ids = {a.customer_id for a in assessments}
     current = {
         row[0]: row
-        for row in CustomerRisk.objects.filter(
-            customer_id__gte=id_from, customer_id__lt=id_to
-        ).values_list(*_CURRENT)
+        for row in _fetch(
+            CustomerRisk.objects.filter(customer_id__gte=id_from, customer_id__lt=id_to)
+            .order_by()
+            .values_list(*_CURRENT)
+        )
     }
     # Customers no longer scored (churned, archived, leads) drop back to low with no flags.
     for customer_id, row in current.items():
-        if customer_id not in scored_ids and (row[3] or row[2] != RiskLevel.LOW):
+        if customer_id not in scored_ids and (_stored(row[3]) or row[2] != RiskLevel.LOW):
             assessments.append(Assessment(customer_id, None, RiskLevel.LOW))
 
     event_at = (
@@ -346,7 +353,7 @@ def compute_chunk(
                 # A newer day is already stored: a backfill of a past day writes history only.
                 snapshots.append((customer_id, as_of, score, level, assessment.contributions))
                 continue
-            if old_score == score and old_level == level and old_flags == flags:
+            if old_score == score and old_level == level and _same_flags(old_flags, flags):
                 continue  # unchanged: nothing to write, nothing serialised
         outcome.changed += 1
         risen = LEVEL_RANK[level] > LEVEL_RANK[old_level]
@@ -402,6 +409,17 @@ def compute_chunk(
     outcome.rose = len(rises)
     _notify_owners(rises, id_from, id_to)
     return outcome
+
+
+def _stored(flags: list | str) -> list:
+    """Stored flags as a list (_fetch reads jsonb on PostgreSQL as its text)."""
+    return json_loads(flags) if isinstance(flags, str) else flags
+
+
+def _same_flags(stored: list | str, flags: list[dict]) -> bool:
+    if isinstance(stored, str) and not flags:
+        return stored == "[]"  # most customers: no flags then or now, nothing to decode
+    return _stored(stored) == flags
 
 
 # Column order of the tuples compute_chunk builds.
