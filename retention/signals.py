@@ -12,10 +12,12 @@ Reasons are rendered from the stored evidence at display time, so they appear
 in the reader's language.
 """
 
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
+from types import MappingProxyType
+from typing import NamedTuple
 
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
@@ -34,9 +36,12 @@ class Params:
     enabled: bool = True
 
 
-@dataclass(frozen=True)
-class Facts:
-    """What the risk computation knows about one customer as of a date."""
+class Facts(NamedTuple):
+    """What the risk computation knows about one customer as of a date.
+
+    A named tuple, not a dataclass: the nightly job builds one per signal per
+    customer (hundreds of thousands), and a tuple is several times cheaper to make.
+    """
 
     customer_id: int
     status: str
@@ -44,13 +49,15 @@ class Facts:
     created_on: date
     renewal_date: date | None
     as_of: date
-    aggregates: dict = field(default_factory=dict)  # this signal's own aggregates
+    aggregates: Mapping = MappingProxyType({})  # this signal's own aggregates
+    # The business's time zone for local dates; None: the current one. The job looks
+    # it up once per chunk (the per-call lookup was a noticeable share of its time).
+    zone: tzinfo | None = None
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(NamedTuple):
     flagged: bool
-    evidence: dict = field(default_factory=dict)
+    evidence: dict = MappingProxyType({})  # type: ignore[assignment]
 
 
 AggregateFactory = Callable[[Params, datetime], dict]
@@ -102,11 +109,17 @@ def registered() -> dict[str, Signal]:
     return dict(_registry)
 
 
-def _days(since: datetime | date | None, as_of: date) -> int | None:
+def _days(since: datetime | date | None, facts: Facts) -> int | None:
+    """Whole local days from `since` to the facts' date."""
     if since is None:
         return None
-    day = timezone.localdate(since) if isinstance(since, datetime) else since
-    return (as_of - day).days
+    if isinstance(since, datetime):
+        # astimezone() directly when the zone is known: localdate() re-checks and
+        # looks the zone up on each of the job's ~250,000 calls.
+        day = since.astimezone(facts.zone).date() if facts.zone else timezone.localdate(since)
+    else:
+        day = since
+    return (facts.as_of - day).days
 
 
 def _window_start(end: datetime, params: Params) -> datetime:
@@ -130,7 +143,7 @@ def _inactivity_aggregates(params: Params, end: datetime) -> dict:
 def _inactivity(facts: Facts, params: Params) -> Finding | None:
     last = facts.aggregates.get("last")
     since = last or facts.customer_since or facts.created_on
-    days = _days(since, facts.as_of)
+    days = _days(since, facts)
     if last is None and days < params.window_days:
         return None  # too new to tell
     count = facts.aggregates.get("count_in_year") or 0
@@ -240,7 +253,7 @@ def _renewal_no_contact(facts: Facts, params: Params) -> Finding | None:
         return None
     days_to_renewal = (facts.renewal_date - facts.as_of).days
     last = facts.aggregates.get("last")
-    days_since_contact = _days(last, facts.as_of)
+    days_since_contact = _days(last, facts)
     quiet = days_since_contact is None or days_since_contact >= params.threshold
     evidence = {"days_to_renewal": days_to_renewal, "days_since_contact": days_since_contact}
     return Finding(0 <= days_to_renewal <= params.window_days and quiet, evidence)
@@ -272,7 +285,7 @@ def _cancellation(facts: Facts, params: Params) -> Finding | None:
         return None  # no history at all: nothing to say either way
     count = facts.aggregates["count"]
     last = facts.aggregates.get("last")
-    evidence = {"count": count, "days_ago": _days(last, facts.as_of)}
+    evidence = {"count": count, "days_ago": _days(last, facts)}
     return Finding(count >= params.threshold, evidence)
 
 
