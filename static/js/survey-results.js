@@ -10,7 +10,7 @@
       data: {
         labels: charts.nps.labels,
         datasets: [
-          { type: "line", label: "NPS", data: charts.nps.scores, borderColor: "#0d6efd", yAxisID: "nps", tension: 0.2 },
+          { type: "line", label: "NPS", data: charts.nps.scores, borderColor: "#0d6efd", yAxisID: "nps" },
           { type: "bar", label: "9–10", data: charts.nps.promoters, backgroundColor: "#19875480", stack: "n", yAxisID: "count" },
           { type: "bar", label: "7–8", data: charts.nps.passives, backgroundColor: "#ffc10780", stack: "n", yAxisID: "count" },
           { type: "bar", label: "0–6", data: charts.nps.detractors, backgroundColor: "#dc354580", stack: "n", yAxisID: "count" },
