@@ -227,10 +227,12 @@ class Answer(models.Model):
     """One answer: a number, a chosen choice (one row per choice) or a text."""
 
     response = models.ForeignKey(SurveyResponse, on_delete=models.CASCADE, related_name="answers")
-    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    # RESTRICT: an answered question or choice cannot be deleted on its own, only
+    # together with its answers (deleting the whole survey).
+    question = models.ForeignKey(Question, on_delete=models.RESTRICT, related_name="answers")
     number = models.SmallIntegerField(_("number"), null=True, blank=True)
     choice = models.ForeignKey(
-        Choice, on_delete=models.PROTECT, null=True, blank=True, related_name="answers"
+        Choice, on_delete=models.RESTRICT, null=True, blank=True, related_name="answers"
     )
     text = models.TextField(_("text"), blank=True)
 

@@ -79,13 +79,17 @@ class SurveyEditView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         survey = self._survey(pk)
-        formset = QuestionFormSet(instance=survey, prefix="questions")
+        formset = QuestionFormSet(
+            instance=survey, prefix="questions", queryset=self._questions(survey)
+        )
         return self._render(survey, SurveyForm(instance=survey), formset)
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         survey = self._survey(pk)
         form = SurveyForm(request.POST, instance=survey)
-        formset = QuestionFormSet(request.POST, instance=survey, prefix="questions")
+        formset = QuestionFormSet(
+            request.POST, instance=survey, prefix="questions", queryset=self._questions(survey)
+        )
         # The formset's NPS rule needs the kind chosen in this very submission.
         if form.is_valid():
             formset.instance = form.instance
@@ -94,6 +98,12 @@ class SurveyEditView(StaffRequiredMixin, View):
         survey = editing.survey_save(survey_form=form, question_formset=formset)
         messages.success(request, _("Survey “%(name)s” saved.") % {"name": survey.name})
         return redirect("surveys:edit", pk=survey.pk)
+
+    def _questions(self, survey: Survey):
+        # Each question form shows its choices: loaded in one query, not one per form.
+        if survey.pk is None:
+            return Question.objects.none()
+        return Question.objects.filter(survey=survey).prefetch_related("choices")
 
     def _render(self, survey, form, formset, status: int = 200) -> HttpResponse:
         context = {

@@ -409,3 +409,21 @@ def test_question_factory_defaults_are_used(db):
     question = QuestionFactory(kind=Question.Kind.SINGLE_CHOICE)
     ChoiceFactory(question=question)
     assert question.has_choices and question.choices.count() == 1
+
+
+def test_a_survey_with_answers_can_be_deleted_whole(db):
+    survey = nps_survey()
+    answer(survey, score=9, texts=["Fine"])
+    survey.delete()
+    assert not Answer.objects.exists() and not SurveyResponse.objects.exists()
+
+
+def test_the_editor_loads_choices_in_one_query(manager_client, django_assert_max_num_queries):
+    survey = Survey.objects.get(kind="exit")
+    with django_assert_max_num_queries(12) as few:
+        manager_client.get(reverse("surveys:edit", args=[survey.pk]))
+    for n in range(5):
+        question = QuestionFactory(survey=survey, kind=Question.Kind.SINGLE_CHOICE, position=10 + n)
+        ChoiceFactory.create_batch(3, question=question)
+    with django_assert_max_num_queries(len(few)):
+        assert manager_client.get(reverse("surveys:edit", args=[survey.pk])).status_code == 200
