@@ -6,6 +6,7 @@ customer who has not answered in the window has no data for these signals, so
 they are left out of the score rather than counted as happy.
 """
 
+import time
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -19,9 +20,25 @@ from retention.risk import end_of_day
 from . import nps
 from .models import SurveyResponse
 
+# Both signals ask for the same chunk one right after the other: the second one reuses
+# the rows the first read (once, and only within a few seconds), saving a query per chunk.
+_last_read: dict[tuple, tuple[float, dict]] = {}
+REUSE_SECONDS = 5.0
+
 
 def latest_answers(id_from: int, id_to: int, as_of: date, params: signals.Params) -> dict:
     """Per customer of the chunk: their latest NPS answer in the window up to `as_of`."""
+    key = (id_from, id_to, as_of, params.window_days)
+    read_at, result = _last_read.pop(key, (0.0, None))
+    if result is not None and time.monotonic() - read_at < REUSE_SECONDS:
+        return result
+    _last_read.clear()
+    result = _read_latest_answers(id_from, id_to, as_of, params.window_days)
+    _last_read[key] = (time.monotonic(), result)
+    return result
+
+
+def _read_latest_answers(id_from: int, id_to: int, as_of: date, window_days: int) -> dict:
     end = end_of_day(as_of)
     rows = (
         SurveyResponse.objects.filter(
@@ -29,7 +46,7 @@ def latest_answers(id_from: int, id_to: int, as_of: date, params: signals.Params
             customer_id__lt=id_to,
             nps_score__isnull=False,
             submitted_at__lt=end,
-            submitted_at__gte=end - timedelta(days=params.window_days),
+            submitted_at__gte=end - timedelta(days=window_days),
         )
         .order_by("customer_id", "-submitted_at", "-id")
         .values_list("customer_id", "nps_score", "submitted_at")
