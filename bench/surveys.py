@@ -163,8 +163,11 @@ def ensure_survey_data(log=print) -> Survey:
             if n % TEXT_SHARE == 0:
                 answers.append(Answer(response=response, question=why_q, text=rng.choice(REASONS)))
         Answer.objects.bulk_create(answers, batch_size=5000)
-    with connection.cursor() as cursor:
-        cursor.execute("ANALYZE surveys_surveyinvitation, surveys_surveyresponse, surveys_answer")
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "ANALYZE surveys_surveyinvitation, surveys_surveyresponse, surveys_answer"
+            )
     return survey
 
 

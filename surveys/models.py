@@ -240,7 +240,11 @@ class Answer(models.Model):
         ordering = ["response", "question__position", "id"]
         verbose_name = _("answer")
         verbose_name_plural = _("answers")
-        indexes = [models.Index(fields=["question", "choice"], name="answer_question_choice_idx")]
+        indexes = [
+            models.Index(fields=["question", "choice"], name="answer_question_choice_idx"),
+            # Written answers, newest first (ids follow submission order).
+            models.Index(fields=["question", "id"], name="answer_question_id_idx"),
+        ]
 
     def __str__(self) -> str:
         return self.display

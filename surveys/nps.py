@@ -77,6 +77,16 @@ def overall(responses: QuerySet) -> Figure:
     return Figure(period=None, **row)
 
 
+def combined(figures: list[Figure]) -> Figure:
+    """The overall figure from the per-period ones (no second pass over the answers)."""
+    return Figure(
+        period=None,
+        promoters=sum(f.promoters for f in figures),
+        passives=sum(f.passives for f in figures),
+        detractors=sum(f.detractors for f in figures),
+    )
+
+
 def by_period(responses: QuerySet, period: str = "month") -> list[Figure]:
     """One figure per period that has answers, oldest first (one GROUP BY query)."""
     trunc = PERIODS[period]

@@ -51,7 +51,9 @@ class ChoiceRanking:
 
 
 def choice_rankings(survey: Survey, questions: list[Question]) -> list[ChoiceRanking]:
-    """Each choice question's choices by how often they were chosen (one query)."""
+    """Each choice question's choices by how often they were chosen (one query, if any)."""
+    if not any(question.has_choices for question in questions):
+        return []
     counts = dict(
         ((row["question_id"], row["choice_id"]), row["n"])
         for row in Answer.objects.filter(question__survey=survey, choice__isnull=False)
@@ -84,16 +86,24 @@ def number_summaries(survey: Survey) -> dict[int, dict]:
     return {row["question_id"]: row for row in rows}
 
 
-def text_answers(survey: Survey, *, search: str = "", question_id: int | None = None) -> QuerySet:
-    """Free-text answers, newest first, with their customer (for the searchable list)."""
+def text_answers(
+    questions: list[Question], *, search: str = "", question_id: int | None = None
+) -> QuerySet:
+    """Free-text answers to these questions, newest first, with their customer.
+
+    Newest first by id: answers are written when the customer submits, so the id
+    order is the submission order, and the (question, id) index serves it without
+    sorting every answer of the survey.
+    """
+    ids = [q.pk for q in questions if q.kind == Question.Kind.TEXT]
+    if question_id:
+        ids = [pk for pk in ids if pk == question_id]
     answers = (
-        Answer.objects.filter(question__survey=survey, question__kind=Question.Kind.TEXT)
+        Answer.objects.filter(question_id__in=ids)
         .exclude(text="")
         .select_related("question", "response__customer")
-        .order_by("-response__submitted_at", "-id")
+        .order_by("-id")
     )
-    if question_id:
-        answers = answers.filter(question_id=question_id)
     if search:
         answers = answers.filter(text__icontains=search)
     return answers

@@ -170,7 +170,7 @@ class SurveyResultsView(StaffRequiredMixin, View):
                 for question in questions
                 if question.kind in Question.NUMBER_KINDS
             ],
-            "latest_texts": list(selectors.text_answers(survey)[:5]),
+            "latest_texts": list(selectors.text_answers(questions)[:5]),
             "has_text_questions": any(q.kind == Question.Kind.TEXT for q in questions),
             "can_export": request.user.has_perm(access.EXPORT),
             "can_edit": request.user.has_perm(access.EDIT),
@@ -188,7 +188,7 @@ class SurveyResultsView(StaffRequiredMixin, View):
         }
         if survey.kind == Survey.Kind.NPS:
             figures = nps.by_period(survey.responses.all(), period)
-            context["overall"] = nps.overall(survey.responses.all())
+            context["overall"] = nps.combined(figures)
             context["figures"] = [
                 (_period_label(figure.period, period), figure) for figure in figures
             ]
@@ -225,7 +225,7 @@ class SurveyAnswersView(StaffRequiredMixin, View):
         if form.is_valid():
             search = form.cleaned_data["q"].strip()
             question_id = form.cleaned_data["question"]
-        answers = selectors.text_answers(survey, search=search, question_id=question_id)
+        answers = selectors.text_answers(text_questions, search=search, question_id=question_id)
         page = Paginator(answers, PER_PAGE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)

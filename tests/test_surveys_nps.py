@@ -83,3 +83,10 @@ def test_figures_per_month_and_overall():
     assert (overall.total, overall.score) == (6, 0.0)
     assert nps.by_period(survey.responses.none(), "quarter") == []
     assert nps.overall(survey.responses.none()).score is None
+
+
+def test_the_overall_figure_adds_up_the_periods():
+    figures = [nps.Figure(None, 2, 0, 1), nps.Figure(None, 0, 2, 1)]
+    overall = nps.combined(figures)
+    assert (overall.promoters, overall.passives, overall.detractors, overall.score) == (2, 2, 2, 0)
+    assert nps.combined([]).score is None
