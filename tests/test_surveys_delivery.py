@@ -15,6 +15,7 @@ from surveys import invitations
 from surveys.models import Survey, SurveyInvitation
 
 from .factories import CustomerFactory
+from .factories_surveys import SurveyFactory
 from .test_celery_worker import worker  # noqa: F401 (the real worker fixture)
 
 
@@ -73,6 +74,8 @@ def test_an_invitation_reaches_a_real_smtp_server_in_the_customers_language(
 
 @pytest.mark.django_db(transaction=True)
 def test_a_real_worker_sends_the_exit_survey_of_a_churned_customer(worker):  # noqa: F811
+    # Transactional tests start from empty tables: no shipped exit survey, so make one.
+    SurveyFactory(kind=Survey.Kind.EXIT, automatic=True, title="Sorry to see you go")
     customer = Customer.objects.get(pk=CustomerFactory().pk)
     customer.status = Customer.Status.CHURNED
     customer.save()  # outside any test transaction: committed, so the task is enqueued
