@@ -35,6 +35,7 @@ def main() -> int:
     from django.db import connection
 
     from . import load, onboarding, pages, recompute
+    from . import surveys as survey_bench
 
     started = time.monotonic()
     print("Migrating ...")
@@ -46,6 +47,8 @@ def main() -> int:
     risk_result = recompute.run_all(data)
     print(f"Timing pages ({pages.RUNS} runs each after {pages.WARM_UPS} warm-ups) ...")
     timings = pages.run(data)
+    print("Timing the survey pages ...")
+    survey_lines, surveys_passed = survey_bench.run(data)
     constant, constant_lines = pages.query_counts_constant(timings)
     failing = [timing for timing in timings if not timing.passed]
     recompute_failures = risk_result.failures
@@ -80,6 +83,8 @@ def main() -> int:
         "",
         f"query count constant: {'yes' if constant else 'no'}",
         *(f"- {line}" for line in constant_lines),
+        "",
+        *survey_lines,
     ]
     if failing:
         slowest = max(failing, key=lambda timing: timing.median_ms)
@@ -99,7 +104,7 @@ def main() -> int:
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"Written to {RESULTS}")
-    return 0 if constant and not failing and not recompute_failures else 1
+    return 0 if constant and not failing and not recompute_failures and surveys_passed else 1
 
 
 def table(timings) -> list[str]:

@@ -186,6 +186,14 @@ CELERY_BEAT_SCHEDULE = {
         "task": "customers.tasks.purge_old_import_jobs",
         "schedule": crontab(hour=3, minute=30),
     },
+    "survey-nps-invitations": {
+        "task": "surveys.tasks.schedule_nps_invitations",
+        "schedule": crontab(hour=9, minute=0),
+    },
+    "survey-reminders": {
+        "task": "surveys.tasks.send_survey_reminders",
+        "schedule": crontab(minute=20),
+    },
 }
 
 # --- Security (production defaults; DEBUG turns the HTTPS ones off) ---------
@@ -213,6 +221,13 @@ TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
+# Surveys: where links in emails point, link lifetime, reminders, the NPS rhythm, abuse limits.
+SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
+SURVEY_REMINDER_AFTER_DAYS = env.int("SURVEY_REMINDER_AFTER_DAYS", default=5)
+SURVEY_NPS_EVERY_MONTHS = env.int("SURVEY_NPS_EVERY_MONTHS", default=6)
+SURVEY_RATE_LIMIT_PER_IP = env.int("SURVEY_RATE_LIMIT_PER_IP", default=300)
+SURVEY_RATE_LIMIT_PER_TOKEN = env.int("SURVEY_RATE_LIMIT_PER_TOKEN", default=30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 LOGGING = {

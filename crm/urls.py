@@ -13,6 +13,7 @@ urlpatterns = [
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("customers.urls")),
     path("retention/", include("retention.urls")),
+    path("surveys/", include("surveys.urls")),
     path("admin/", admin.site.urls),
     # Customer-facing pages, reached through signed links (no login).
     path("o/<str:token>/", onboarding_public, name="onboarding_public"),

@@ -49,6 +49,13 @@ ROLE_PERMISSIONS = {
         "retention.change_checklisttemplate",
         "retention.view_checklist",
         "retention.change_checklist",
+        "surveys.view_survey",
+        "surveys.add_survey",
+        "surveys.change_survey",
+        "surveys.send_survey",
+        "surveys.view_surveyinvitation",
+        "surveys.view_surveyresponse",
+        "surveys.export_responses",
     ],
 }
 ADMIN_APPS = ("customers", "retention", "surveys")

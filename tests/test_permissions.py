@@ -13,7 +13,15 @@ from .factories import ChecklistTemplateFactory, CustomerFactory
 pytestmark = pytest.mark.django_db
 
 # Public URLs: no login needed. Everything else must redirect anonymous users.
-PUBLIC = {"login", "healthz", "set_language", "home", "logout", "onboarding_public"}
+PUBLIC = {
+    "login",
+    "healthz",
+    "set_language",
+    "home",
+    "logout",
+    "onboarding_public",
+    "surveys:answer",
+}
 
 
 def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
@@ -56,15 +64,33 @@ def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
     }
 
 
+def survey_urls(customer, survey) -> dict[str, str]:
+    return {
+        "surveys:list": reverse("surveys:list"),
+        "surveys:create": reverse("surveys:create"),
+        "surveys:results": reverse("surveys:results", args=[survey.pk]),
+        "surveys:edit": reverse("surveys:edit", args=[survey.pk]),
+        "surveys:translate": reverse("surveys:translate", args=[survey.pk, "de"]),
+        "surveys:answers": reverse("surveys:answers", args=[survey.pk]),
+        "surveys:export": reverse("surveys:export", args=[survey.pk]),
+        "surveys:invitations": reverse("surveys:invitations", args=[survey.pk]),
+        "surveys:send_segment": reverse("surveys:send_segment", args=[survey.pk]),
+        "surveys:send_customer": reverse("surveys:send_customer", args=[customer.pk, "link"]),
+    }
+
+
 @pytest.fixture
 def urls(admin_user):
+    from surveys.models import Survey
+
     customer, other = CustomerFactory(), CustomerFactory()
     job = ImportJob.objects.create(
         target="customers", filename="x.csv", content="name\nA\n", created_by=admin_user
     )
     run = RiskRun.objects.create(as_of=timezone.localdate())
     checklist = checklist_start(customer=customer, template=ChecklistTemplateFactory())
-    return staff_urls(customer, other, job, run, checklist)
+    survey = Survey.objects.get(kind="exit")
+    return {**staff_urls(customer, other, job, run, checklist), **survey_urls(customer, survey)}
 
 
 def _named_routes(resolver=None, namespace="") -> set[str]:

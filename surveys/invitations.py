@@ -1,0 +1,361 @@
+"""Survey invitations: created, delivered by email, reminded, and consumed once.
+
+An invitation is a row written in the same transaction as its cause (staff
+sending, the NPS schedule, a customer churning); the email goes out from a Celery
+task enqueued on commit. The link's token is random (`secrets.token_urlsafe`) and
+only its SHA-256 hash is stored, so a leaked database opens no survey. The token
+is made when the email is rendered (`invitation_deliver`), or when staff ask for a
+link to copy, and it is never stored in clear anywhere.
+
+A link works once: answering consumes it with one conditional UPDATE
+(`invitation_consume`), so two submissions racing each other store one answer.
+"""
+
+import hashlib
+import logging
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives
+from django.db import transaction
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils import timezone, translation
+
+from customers.links import BadLink
+from customers.models import Customer
+
+from .models import Survey, SurveyInvitation
+
+logger = logging.getLogger(__name__)
+
+# A customer who churns and cancels in one go gets one exit survey, not two.
+EXIT_SURVEY_COOLDOWN_DAYS = 30
+# Delivery tasks take this many invitations each (a segment can be thousands).
+DELIVERY_BATCH = 200
+MAX_ATTEMPTS = 3
+
+
+# --- Tokens ------------------------------------------------------------------
+
+
+def new_token() -> str:
+    return secrets.token_urlsafe(32)
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def survey_url(token: str) -> str:
+    """The absolute link a customer follows (SITE_URL + the public page's path)."""
+    return settings.SITE_URL.rstrip("/") + reverse("surveys:answer", args=[token])
+
+
+def find_invitation(token: str) -> SurveyInvitation:
+    """The invitation this token opens, answered or not; BadLink if none or expired.
+
+    An answered invitation is returned even after it expired, so the customer sees
+    "already answered" rather than "expired".
+    """
+    if not token or len(token) > 100:
+        raise BadLink()
+    digest = token_hash(token)
+    invitation = (
+        SurveyInvitation.objects.select_related("survey", "customer")
+        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
+        .first()
+    )
+    if invitation is None:
+        raise BadLink()
+    if invitation.used_at is None and invitation.expires_at <= timezone.now():
+        raise BadLink(expired=True)
+    return invitation
+
+
+def invitation_consume(*, invitation: SurveyInvitation, now: datetime | None = None) -> bool:
+    """Mark the invitation used, if it still is usable. True for exactly one caller."""
+    now = now or timezone.now()
+    consumed = SurveyInvitation.objects.filter(
+        pk=invitation.pk, used_at__isnull=True, expires_at__gt=now
+    ).update(used_at=now)
+    if consumed:
+        invitation.used_at = now
+    return bool(consumed)
+
+
+# --- Creating ------------------------------------------------------------------
+
+
+def _expiry(now: datetime) -> datetime:
+    return now + timedelta(days=settings.SURVEY_LINK_DAYS)
+
+
+def _deliver_on_commit(invitation_ids: list[int]) -> None:
+    from .tasks import deliver_invitations
+
+    for start in range(0, len(invitation_ids), DELIVERY_BATCH):
+        batch = invitation_ids[start : start + DELIVERY_BATCH]
+        transaction.on_commit(lambda batch=batch: deliver_invitations.delay(batch))
+
+
+@transaction.atomic
+def invitation_create(
+    *, survey: Survey, customer: Customer, trigger: str, created_by=None
+) -> SurveyInvitation:
+    """Invite one customer by email; the email leaves after the transaction commits."""
+    invitation = SurveyInvitation.objects.create(
+        survey=survey,
+        customer=customer,
+        trigger=trigger,
+        created_by=created_by,
+        expires_at=_expiry(timezone.now()),
+    )
+    _deliver_on_commit([invitation.pk])
+    return invitation
+
+
+@transaction.atomic
+def invitation_link_create(
+    *, survey: Survey, customer: Customer, created_by
+) -> tuple[SurveyInvitation, str]:
+    """An invitation with a link for staff to copy (no email); the link is shown once."""
+    token = new_token()
+    invitation = SurveyInvitation.objects.create(
+        survey=survey,
+        customer=customer,
+        trigger=SurveyInvitation.Trigger.LINK,
+        status=SurveyInvitation.Status.LINK,
+        created_by=created_by,
+        token_hash=token_hash(token),
+        expires_at=_expiry(timezone.now()),
+    )
+    return invitation, survey_url(token)
+
+
+@dataclass(frozen=True)
+class SegmentPlan:
+    """Who of a segment would be invited, and who is skipped and why."""
+
+    matching: int
+    without_email: int
+    recently_invited: int
+
+    @property
+    def to_invite(self) -> int:
+        return self.matching - self.without_email - self.recently_invited
+
+
+def _open_invitation(survey: Survey, since: datetime) -> Exists:
+    return Exists(
+        SurveyInvitation.objects.filter(
+            customer=OuterRef("pk"), survey=survey, created_at__gte=since, used_at__isnull=True
+        )
+    )
+
+
+def segment_plan(*, survey: Survey, customers: QuerySet) -> SegmentPlan:
+    """Counts for the confirmation page (one query)."""
+    since = timezone.now() - timedelta(days=settings.SURVEY_LINK_DAYS)
+    no_email = Q(email="")
+    row = (
+        customers.order_by()
+        .annotate(open_invitation=_open_invitation(survey, since))
+        .aggregate(
+            matching=Count("pk"),
+            without_email=Count("pk", filter=no_email),
+            recently_invited=Count("pk", filter=~no_email & Q(open_invitation=True)),
+        )
+    )
+    return SegmentPlan(**row)
+
+
+@transaction.atomic
+def invitations_create_for_segment(*, survey: Survey, customers: QuerySet, created_by) -> int:
+    """Invite every customer of the segment who has an email and no open invitation
+    to this survey from the last link lifetime. Set-based: one INSERT for all."""
+    now = timezone.now()
+    since = now - timedelta(days=settings.SURVEY_LINK_DAYS)
+    ids = list(
+        customers.order_by()
+        .exclude(email="")
+        .exclude(_open_invitation(survey, since))
+        .values_list("pk", flat=True)
+    )
+    return _bulk_invite(survey, ids, SurveyInvitation.Trigger.SEGMENT, now, created_by)
+
+
+def _bulk_invite(
+    survey: Survey, customer_ids: list[int], trigger: str, now: datetime, created_by=None
+) -> int:
+    if not customer_ids:
+        return 0
+    created = SurveyInvitation.objects.bulk_create(
+        [
+            SurveyInvitation(
+                survey=survey,
+                customer_id=customer_id,
+                trigger=trigger,
+                created_by=created_by,
+                expires_at=_expiry(now),
+            )
+            for customer_id in customer_ids
+        ],
+        batch_size=1000,
+    )
+    ids = [invitation.pk for invitation in created if invitation.pk]
+    if len(ids) != len(created):  # backends that do not return ids from bulk INSERT
+        ids = list(
+            SurveyInvitation.objects.filter(
+                survey=survey, customer_id__in=customer_ids, status="pending", created_at__gte=now
+            ).values_list("pk", flat=True)
+        )
+    _deliver_on_commit(ids)
+    return len(created)
+
+
+# --- Automatic invitations ----------------------------------------------------------
+
+# Who is asked for an NPS: customers we work with, not leads or churned ones.
+NPS_STATUSES = (Customer.Status.ACTIVE, Customer.Status.AT_RISK, Customer.Status.ONBOARDING)
+# A new customer is asked once they have been with us this long.
+NPS_MIN_TENURE_DAYS = 30
+
+
+@transaction.atomic
+def nps_invitations_schedule(*, now: datetime | None = None) -> int:
+    """Invite to the automatic NPS survey every customer not asked for N months.
+
+    Set-based and idempotent: customers with an NPS invitation (any NPS survey)
+    newer than the interval are excluded, so a second run the same day adds none.
+    """
+    months = settings.SURVEY_NPS_EVERY_MONTHS
+    survey = Survey.objects.automatic(Survey.Kind.NPS)
+    if months <= 0 or survey is None:
+        return 0
+    now = now or timezone.now()
+    since = now - timedelta(days=round(months * 30.44))
+    asked_recently = SurveyInvitation.objects.filter(
+        customer=OuterRef("pk"), survey__kind=Survey.Kind.NPS, created_at__gte=since
+    )
+    ids = list(
+        Customer.objects.filter(
+            status__in=NPS_STATUSES,
+            archived_at__isnull=True,
+            created_at__lte=now - timedelta(days=NPS_MIN_TENURE_DAYS),
+        )
+        .exclude(email="")
+        .exclude(Exists(asked_recently))
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+    return _bulk_invite(survey, ids, SurveyInvitation.Trigger.NPS_SCHEDULE, now)
+
+
+def exit_invitation_create(*, customer: Customer, trigger: str) -> SurveyInvitation | None:
+    """Invite a customer who is leaving to the automatic exit survey (once a month at most).
+
+    Called inside the transaction that churned the customer or logged the
+    cancellation, so the invitation exists exactly when its cause does.
+    """
+    if not customer.email or customer.archived_at:
+        return None
+    survey = Survey.objects.automatic(Survey.Kind.EXIT)
+    if survey is None:
+        return None
+    since = timezone.now() - timedelta(days=EXIT_SURVEY_COOLDOWN_DAYS)
+    already = SurveyInvitation.objects.filter(
+        customer=customer, survey__kind=Survey.Kind.EXIT, created_at__gte=since
+    ).exists()
+    if already:
+        return None
+    return invitation_create(survey=survey, customer=customer, trigger=trigger)
+
+
+# --- Delivering ----------------------------------------------------------------------
+
+
+def invitation_deliver(invitation_id: int, *, reminder: bool = False) -> bool:
+    """Render and send one invitation (or its reminder) in the customer's language.
+
+    Safe to call twice: the invitation is claimed with a conditional UPDATE that
+    also stores the new token's hash, so only one caller sends. On a sending
+    error the invitation goes back to pending (failed after MAX_ATTEMPTS) and
+    the error is raised for the task to retry. This is the one place that
+    renders and sends, so an email outbox can take it over.
+    """
+    token = new_token()
+    now = timezone.now()
+    invitations = SurveyInvitation.objects.filter(pk=invitation_id)
+    if reminder:
+        claimed = invitations.filter(
+            status=SurveyInvitation.Status.SENT,
+            used_at__isnull=True,
+            reminded_at__isnull=True,
+            expires_at__gt=now,
+        ).update(reminded_at=now, reminder_token_hash=token_hash(token))
+    else:
+        claimed = invitations.filter(
+            status=SurveyInvitation.Status.PENDING, expires_at__gt=now
+        ).update(status=SurveyInvitation.Status.SENT, sent_at=now, token_hash=token_hash(token))
+    if not claimed:
+        return False
+    invitation = SurveyInvitation.objects.select_related("survey", "customer").get(pk=invitation_id)
+    try:
+        _send(invitation, token, reminder=reminder)
+    except Exception as error:
+        logger.exception("Survey invitation %s not sent", invitation_id)
+        if reminder:
+            invitations.update(reminded_at=None, reminder_token_hash=None)
+        else:
+            attempts = invitation.attempts + 1
+            invitations.update(
+                status=SurveyInvitation.Status.FAILED
+                if attempts >= MAX_ATTEMPTS
+                else SurveyInvitation.Status.PENDING,
+                sent_at=None,
+                token_hash=None,
+                attempts=attempts,
+                last_error=str(error)[:300],
+            )
+        raise
+    return True
+
+
+def _send(invitation: SurveyInvitation, token: str, *, reminder: bool) -> None:
+    customer = invitation.customer
+    language = customer.preferred_language or settings.LANGUAGE_CODE
+    with translation.override(language):
+        context = {
+            "customer": customer,
+            "survey_title": invitation.survey.translated("title", language),
+            "intro": invitation.survey.translated("intro", language),
+            "url": survey_url(token),
+            "expires_at": invitation.expires_at,
+            "business_name": settings.BUSINESS_NAME,
+            "reminder": reminder,
+        }
+        subject = render_to_string("surveys/email/invitation_subject.txt", context)
+        text = render_to_string("surveys/email/invitation.txt", context)
+        html = render_to_string("surveys/email/invitation.html", context)
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()), body=text, to=[customer.email]
+    )
+    message.attach_alternative(html, "text/html")
+    message.send()
+
+
+def reminders_due(*, now: datetime | None = None) -> QuerySet:
+    """Invitations emailed N days ago or more, not answered, not reminded, still valid."""
+    now = now or timezone.now()
+    return SurveyInvitation.objects.filter(
+        status=SurveyInvitation.Status.SENT,
+        used_at__isnull=True,
+        reminded_at__isnull=True,
+        sent_at__lte=now - timedelta(days=settings.SURVEY_REMINDER_AFTER_DAYS),
+        # A reminder for a link about to expire would only frustrate.
+        expires_at__gt=now + timedelta(days=1),
+    ).order_by("pk")
