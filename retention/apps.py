@@ -24,3 +24,17 @@ class RetentionConfig(AppConfig):
         panels.register_panel("onboarding", retention_panels.onboarding_panel)
         panels.register_panel("risk", retention_panels.risk_panel)
         post_save.connect(start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding")
+
+        from customers.models import Interaction
+
+        from . import loyalty_views
+        from .events import onboarding_completed
+        from .receivers import award_onboarding_points, award_purchase_points
+        from .timeline import points_entries
+
+        timeline.register_source("loyalty", points_entries)
+        panels.register_panel("loyalty", loyalty_views.loyalty_panel)
+        post_save.connect(
+            award_purchase_points, sender=Interaction, dispatch_uid="loyalty_purchase"
+        )
+        onboarding_completed.connect(award_onboarding_points, dispatch_uid="loyalty_onboarding")

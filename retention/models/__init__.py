@@ -1,5 +1,14 @@
 """Retention models, one module per concern; import them from here."""
 
+from .loyalty import (
+    Coupon,
+    CustomerBadge,
+    LoyaltySettings,
+    PointsAccount,
+    PointsEntry,
+    Reward,
+    Tier,
+)
 from .onboarding import Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
 from .risk import (
     LEVEL_RANK,
@@ -27,4 +36,11 @@ __all__ = [
     "RiskRun",
     "RiskSnapshot",
     "SignalSetting",
+    "Coupon",
+    "CustomerBadge",
+    "LoyaltySettings",
+    "PointsAccount",
+    "PointsEntry",
+    "Reward",
+    "Tier",
 ]
