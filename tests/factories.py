@@ -79,3 +79,15 @@ class InteractionFactory(factory.django.DjangoModelFactory):
     direction = Interaction.Direction.OUTBOUND
     subject = factory.Sequence(lambda n: f"Check-in call {n}")
     occurred_at = factory.LazyFunction(timezone.now)
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    """A loyalty reward (retention app): a 10 % coupon for 100 points by default."""
+
+    class Meta:
+        model = "retention.Reward"
+
+    name = factory.Sequence(lambda n: f"10% off, number {n}")
+    kind = "percent_off"
+    value = Decimal("10")
+    points_price = 100
