@@ -12,7 +12,7 @@ from .factories import CustomerFactory
 pytestmark = pytest.mark.django_db
 
 # Public URLs: no login needed. Everything else must redirect anonymous users.
-PUBLIC = {"login", "healthz", "set_language", "home", "logout"}
+PUBLIC = {"login", "healthz", "set_language", "home", "logout", "retention:loyalty_card"}
 
 
 def staff_urls(customer, other, job, run) -> dict[str, str]:
@@ -40,6 +40,15 @@ def staff_urls(customer, other, job, run) -> dict[str, str]:
         "retention:recompute": reverse("retention:recompute"),
         "retention:run": reverse("retention:run", args=[run.pk]),
         "retention:notifications": reverse("retention:notifications"),
+        "retention:loyalty": reverse("retention:loyalty"),
+        "retention:loyalty_rewards": reverse("retention:loyalty_rewards"),
+        "retention:loyalty_reward_create": reverse("retention:loyalty_reward_create"),
+        "retention:loyalty_reward_edit": reverse("retention:loyalty_reward_edit", args=[1]),
+        "retention:loyalty_coupons": reverse("retention:loyalty_coupons"),
+        "retention:loyalty_coupon_use": reverse("retention:loyalty_coupon_use", args=[1]),
+        "retention:loyalty_history": reverse("retention:loyalty_history", args=[customer.pk]),
+        "retention:loyalty_adjust": reverse("retention:loyalty_adjust", args=[customer.pk]),
+        "retention:loyalty_referral": reverse("retention:loyalty_referral", args=[customer.pk]),
     }
 
 
