@@ -42,15 +42,17 @@ HISTORY_PAGE_SIZE = 25
 def _panel_context(request: HttpRequest, customer: Customer) -> dict:
     account = loyalty.account_of(customer)
     all_tiers = loyalty.tiers()
-    badges = list(CustomerBadge.objects.filter(account_id=account.pk)) if account.pk else []
-    entries = list(
-        PointsEntry.objects.filter(customer=customer)
-        .select_related("author")
-        .order_by("-created_at", "-id")[: RECENT_ENTRIES + 1]
-    )
-    coupons = list(
-        Coupon.objects.filter(customer=customer).order_by("-created_at", "-id")[:RECENT_COUPONS]
-    )
+    badges, entries, coupons = [], [], []
+    if account.pk:  # no account yet: nothing was ever earned, so there is nothing to list
+        badges = list(CustomerBadge.objects.filter(account_id=account.pk))
+        entries = list(
+            PointsEntry.objects.filter(customer=customer)
+            .select_related("author")
+            .order_by("-created_at", "-id")[: RECENT_ENTRIES + 1]
+        )
+        coupons = list(
+            Coupon.objects.filter(customer=customer).order_by("-created_at", "-id")[:RECENT_COUPONS]
+        )
     for coupon in coupons:
         coupon.status_label = coupon_status_label(coupon)
     can_change = access.can_change_customer(request.user, customer)
