@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -29,7 +29,12 @@ class RetentionConfig(AppConfig):
 
         from . import loyalty_views
         from .events import onboarding_completed
-        from .receivers import award_onboarding_points, award_purchase_points
+        from .models import PointsAccount
+        from .receivers import (
+            award_onboarding_points,
+            award_purchase_points,
+            reconcile_after_account_deleted,
+        )
         from .timeline import points_entries
 
         timeline.register_source("loyalty", points_entries)
@@ -38,3 +43,6 @@ class RetentionConfig(AppConfig):
             award_purchase_points, sender=Interaction, dispatch_uid="loyalty_purchase"
         )
         onboarding_completed.connect(award_onboarding_points, dispatch_uid="loyalty_onboarding")
+        post_delete.connect(
+            reconcile_after_account_deleted, sender=PointsAccount, dispatch_uid="loyalty_merge"
+        )

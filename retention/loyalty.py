@@ -42,7 +42,7 @@ from django.db.models import (
     Sum,
     Value,
 )
-from django.db.models.functions import Cast, Coalesce, Concat, TruncMonth
+from django.db.models.functions import Cast, Coalesce, Concat, Greatest, TruncMonth
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -475,6 +475,34 @@ def accounts_rebuild(customer_ids) -> None:
         tiers_recompute(customer_ids=customer_ids)
 
 
+def accounts_reconcile() -> list[int]:
+    """Find accounts whose balance or lifetime points differ from their ledger; rebuild them.
+
+    Nothing in the app should cause a drift; merging two customers who both have an
+    account can (the merge keeps one account and moves the other's entries), so this
+    runs after such a merge and every night, and logs what it repaired.
+    """
+    entries = PointsEntry.objects.filter(customer_id=OuterRef("customer_id")).values("customer_id")
+    total = entries.annotate(total=Sum("points")).values("total")
+    lifetime = (
+        entries.filter(kind__in=[Kind.EARN, Kind.ADJUST])
+        .annotate(total=Sum("points"))
+        .values("total")
+    )
+    drifted = list(
+        PointsAccount.objects.annotate(
+            ledger_balance=Coalesce(Subquery(total), 0),
+            ledger_lifetime=Greatest(Coalesce(Subquery(lifetime), 0), 0),
+        )
+        .exclude(balance=F("ledger_balance"), lifetime_points=F("ledger_lifetime"))
+        .values_list("customer_id", flat=True)
+    )
+    if drifted:
+        logger.warning("Rebuilding %s points account(s) from the ledger: %s", len(drifted), drifted)
+        accounts_rebuild(drifted)
+    return drifted
+
+
 def tiers_recompute(*, customer_ids=None) -> None:
     """Put every account (or these) in the tier its lifetime points reach: one UPDATE per tier."""
     accounts = PointsAccount.objects.all()
@@ -706,6 +734,7 @@ def nightly() -> dict[str, int]:
         "purchases": award_unawarded_purchases(),
         "anniversaries": award_anniversaries(),
         "expired_points": expire_points(),
+        "accounts_repaired": len(accounts_reconcile()),
     }
 
 

@@ -36,3 +36,11 @@ def award_onboarding_points(sender, checklist, customer, **kwargs) -> None:
     from .loyalty import award_onboarding
 
     award_onboarding(customer=customer, checklist_id=checklist.pk)
+
+
+def reconcile_after_account_deleted(sender, instance, **kwargs) -> None:
+    """Accounts are only deleted by a customer merge (which moves the entries elsewhere):
+    once it commits, bring the surviving account in step with its ledger."""
+    from .loyalty import accounts_reconcile
+
+    transaction.on_commit(accounts_reconcile)

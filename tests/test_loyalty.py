@@ -415,3 +415,20 @@ def test_reward_values_display():
     assert Reward(kind="percent_off", value=Decimal("10.00")).value_display == "10 %"
     assert Reward(kind="amount_off", value=Decimal("5")).value_display == "5.00"
     assert Reward(kind="free_month").value_display == ""
+
+
+def test_merging_two_customers_with_points_keeps_every_point(
+    admin_user, django_capture_on_commit_callbacks
+):
+    rules()
+    survivor, duplicate = CustomerFactory(), CustomerFactory()
+    give(survivor, 300, "survivor")
+    give(duplicate, 250, "duplicate")
+    loyalty.reward_redeem(customer=duplicate, reward=RewardFactory(points_price=50))
+    with django_capture_on_commit_callbacks(execute=True):
+        services.customer_merge(survivor=survivor, duplicate=duplicate, merged_by=admin_user)
+    state = account(survivor)
+    assert (state.balance, state.lifetime_points, state.tier.name) == (500, 550, "Silver")
+    assert PointsEntry.objects.filter(customer=survivor).count() == 3
+    assert Coupon.objects.get().customer == survivor
+    assert loyalty.accounts_reconcile() == []
