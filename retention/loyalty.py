@@ -26,7 +26,7 @@ import logging
 import math
 import secrets
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -137,7 +137,7 @@ def monthly_totals(*, months: int = 12, today: date | None = None) -> list[dict]
     for _step in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
     rows = (
-        PointsEntry.objects.filter(created_at__date__gte=first)
+        PointsEntry.objects.filter(created_at__gte=start_of(first))
         .annotate(month=TruncMonth("created_at"))
         .values("month")
         .annotate(
@@ -162,6 +162,11 @@ def monthly_totals(*, months: int = 12, today: date | None = None) -> list[dict]
         )
         month = (month + timedelta(days=32)).replace(day=1)
     return result
+
+
+def start_of(day: date) -> datetime:
+    """Midnight at the start of `day` in the business's time zone (an indexable bound)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 def _as_date(value) -> date:
@@ -562,7 +567,7 @@ def award_unawarded_purchases(*, batch_size: int = BATCH_SIZE) -> int:
         Interaction.objects.filter(
             kind=Interaction.Kind.PURCHASE,
             amount__gte=Decimal(1) / rules.points_per_unit,
-            occurred_at__date__gte=rules.purchases_since,
+            occurred_at__gte=start_of(rules.purchases_since),
         )
         .exclude(Exists(awarded_key))
         .order_by("pk")
@@ -705,7 +710,7 @@ def _unspent_old_points(cutoff: date, customer_ids=None) -> list[tuple[int, int]
         entries.values("customer_id")
         .annotate(
             old_credits=Coalesce(
-                Sum("points", filter=Q(points__gt=0, created_at__date__lt=cutoff)), 0
+                Sum("points", filter=Q(points__gt=0, created_at__lt=start_of(cutoff))), 0
             ),
             debits=Coalesce(Sum("points", filter=Q(points__lt=0)), 0),
         )
