@@ -9,6 +9,7 @@ from .models import (
     Notification,
     PointsAccount,
     PointsEntry,
+    PointsMonth,
     Reward,
     RiskConfig,
     RiskEvent,
@@ -189,3 +190,8 @@ class CouponAdmin(ReadOnlyAdmin):
     search_fields = ["code"]
     list_select_related = ["customer"]
     show_full_result_count = False
+
+
+@admin.register(PointsMonth)
+class PointsMonthAdmin(ReadOnlyAdmin):
+    list_display = ["month", "issued", "redeemed", "expired"]

@@ -57,6 +57,7 @@ from .models import (
     LoyaltySettings,
     PointsAccount,
     PointsEntry,
+    PointsMonth,
     Reward,
     Tier,
 )
@@ -136,32 +137,71 @@ def monthly_totals(*, months: int = 12, today: date | None = None) -> list[dict]
     first = today.replace(day=1)
     for _step in range(months - 1):
         first = (first - timedelta(days=1)).replace(day=1)
-    rows = (
-        PointsEntry.objects.filter(created_at__gte=start_of(first))
-        .annotate(month=TruncMonth("created_at"))
-        .values("month")
-        .annotate(
-            issued=Coalesce(Sum("points", filter=Q(points__gt=0)), 0),
-            redeemed=Coalesce(Sum("points", filter=Q(kind=Kind.REDEEM)), 0),
-            expired=Coalesce(Sum("points", filter=Q(kind=Kind.EXPIRE)), 0),
-        )
-        .order_by("month")
-    )
-    by_month = {_as_date(row["month"]): row for row in rows}
+    by_month = {row.month: row for row in PointsMonth.objects.filter(month__gte=first)}
     result = []
     month = first
     while month <= today:
-        row = by_month.get(month, {})
+        row = by_month.get(month, PointsMonth(month=month))
         result.append(
             {
                 "month": month,
-                "issued": row.get("issued", 0),
-                "redeemed": -row.get("redeemed", 0),
-                "expired": -row.get("expired", 0),
+                "issued": row.issued,
+                "redeemed": row.redeemed,
+                "expired": row.expired,
             }
         )
         month = (month + timedelta(days=32)).replace(day=1)
     return result
+
+
+def _month_deltas(entries) -> dict[date, dict[str, int]]:
+    deltas: dict[date, dict[str, int]] = {}
+    for entry in entries:
+        month = timezone.localdate(entry.created_at).replace(day=1)
+        delta = deltas.setdefault(month, {"issued": 0, "redeemed": 0, "expired": 0})
+        if entry.points > 0:
+            delta["issued"] += entry.points
+        elif entry.kind == Kind.REDEEM:
+            delta["redeemed"] -= entry.points
+        elif entry.kind == Kind.EXPIRE:
+            delta["expired"] -= entry.points
+    return deltas
+
+
+def _count_in_months(entries) -> None:
+    """Add new ledger entries to the monthly totals (last in each transaction: the month
+    row is a hot spot, so it is locked for the shortest time and always after accounts)."""
+    for month, delta in sorted(_month_deltas(entries).items()):
+        if not any(delta.values()):
+            continue
+        PointsMonth.objects.bulk_create([PointsMonth(month=month)], ignore_conflicts=True)
+        PointsMonth.objects.filter(month=month).update(
+            **{field: F(field) + value for field, value in delta.items() if value}
+        )
+
+
+def months_rebuild() -> None:
+    """Recompute the monthly totals from the ledger (a repair; the app keeps them in step)."""
+    with transaction.atomic():
+        rows = (
+            PointsEntry.objects.annotate(month=TruncMonth("created_at"))
+            .values("month")
+            .annotate(
+                issued=Coalesce(Sum("points", filter=Q(points__gt=0)), 0),
+                redeemed=Coalesce(Sum("points", filter=Q(kind=Kind.REDEEM)), 0),
+                expired=Coalesce(Sum("points", filter=Q(kind=Kind.EXPIRE)), 0),
+            )
+        )
+        PointsMonth.objects.all().delete()
+        PointsMonth.objects.bulk_create(
+            PointsMonth(
+                month=_as_date(row["month"]),
+                issued=row["issued"],
+                redeemed=-row["redeemed"],
+                expired=-row["expired"],
+            )
+            for row in rows
+        )
 
 
 def start_of(day: date) -> datetime:
@@ -211,6 +251,7 @@ def _post(
         account.lifetime_points = max(0, account.lifetime_points + points)
     account.tier = tier_for(account.lifetime_points, tiers())
     account.save(update_fields=["balance", "lifetime_points", "tier", "updated_at"])
+    _count_in_months([entry])
     return entry
 
 
@@ -395,6 +436,7 @@ def reward_redeem(*, customer: Customer, reward: Reward, author=None) -> Coupon:
         reason=_("Redeemed: %(reward)s") % {"reward": reward.name},
         author=author,
     )
+    _count_in_months([entry])
     rules = LoyaltySettings.load()
     for attempt in range(CODE_ATTEMPTS):
         try:
@@ -539,6 +581,7 @@ def _bulk_earn(entries: list[PointsEntry], badges: dict[int, str] | None = None)
         _ensure_accounts(customer_ids)
         PointsEntry.objects.bulk_create(entries)
         accounts_rebuild(customer_ids)
+        _count_in_months(entries)
         if badges:
             account_ids = dict(
                 PointsAccount.objects.filter(customer_id__in=badges).values_list(
@@ -697,6 +740,7 @@ def expire_points(*, today: date | None = None) -> int:
             ]
             PointsEntry.objects.bulk_create(entries)
             accounts_rebuild(ids)
+            _count_in_months(entries)
         total += sum(-entry.points for entry in entries)
     return total
 

@@ -20,6 +20,7 @@ from retention.models import (
     LoyaltySettings,
     PointsAccount,
     PointsEntry,
+    PointsMonth,
     Reward,
     Tier,
 )
@@ -432,3 +433,28 @@ def test_merging_two_customers_with_points_keeps_every_point(
     assert PointsEntry.objects.filter(customer=survivor).count() == 3
     assert Coupon.objects.get().customer == survivor
     assert loyalty.accounts_reconcile() == []
+
+
+def test_the_monthly_totals_stay_in_step_with_the_ledger(customer, manager):
+    """The overview reads PointsMonth; every kind of write keeps it equal to the ledger."""
+    rules(expiry_months=1)
+    tz = timezone.get_current_timezone()
+    with time_machine.travel(datetime(2026, 1, 10, tzinfo=tz)):
+        give(customer, 300, "jan")
+        Interaction.objects.bulk_create(
+            [Interaction(customer=customer, kind="purchase", subject="A", amount=Decimal("40"))]
+        )
+        loyalty.award_unawarded_purchases()
+        loyalty.reward_redeem(customer=customer, reward=RewardFactory(points_price=100))
+        loyalty.points_adjust(customer=customer, points=-20, reason="Fix", author=manager)
+    with time_machine.travel(datetime(2026, 3, 5, tzinfo=tz)):
+        loyalty.expire_points()
+        kept = list(PointsMonth.objects.values_list("month", "issued", "redeemed", "expired"))
+        assert kept == [(date(2026, 1, 1), 340, 100, 0), (date(2026, 3, 1), 0, 0, 220)]
+        loyalty.months_rebuild()
+        assert (
+            list(PointsMonth.objects.values_list("month", "issued", "redeemed", "expired")) == kept
+        )
+        totals = loyalty.monthly_totals(months=3)
+    assert [row["issued"] for row in totals] == [340, 0, 0]
+    assert [row["expired"] for row in totals] == [0, 0, 220]

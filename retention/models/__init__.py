@@ -6,6 +6,7 @@ from .loyalty import (
     LoyaltySettings,
     PointsAccount,
     PointsEntry,
+    PointsMonth,
     Reward,
     Tier,
 )
@@ -41,6 +42,7 @@ __all__ = [
     "LoyaltySettings",
     "PointsAccount",
     "PointsEntry",
+    "PointsMonth",
     "Reward",
     "Tier",
 ]

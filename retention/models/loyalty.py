@@ -158,6 +158,25 @@ class PointsEntry(models.Model):
         return f"{self.get_kind_display()} {self.points:+d}: {self.reason}"
 
 
+class PointsMonth(models.Model):
+    """Points issued, redeemed and expired in one month (business time zone), kept in
+    step with the ledger in the same transaction: the overview reads 12 rows, never
+    the whole ledger. Issued counts every positive entry (earnings and corrections up)."""
+
+    month = models.DateField(_("month"), unique=True)
+    issued = models.BigIntegerField(_("issued"), default=0)
+    redeemed = models.BigIntegerField(_("redeemed"), default=0)
+    expired = models.BigIntegerField(_("expired"), default=0)
+
+    class Meta:
+        ordering = ["month"]
+        verbose_name = _("points per month")
+        verbose_name_plural = _("points per month")
+
+    def __str__(self) -> str:
+        return self.month.strftime("%Y-%m")
+
+
 class CustomerBadge(models.Model):
     """A milestone, awarded once. Belongs to the account, so a merge keeps one set."""
 
@@ -178,6 +197,7 @@ class CustomerBadge(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["account", "kind"], name="one_badge_of_a_kind"),
         ]
+        indexes = [models.Index(fields=["kind"], name="badge_kind_idx")]
 
     def __str__(self) -> str:
         return str(self.get_kind_display())
