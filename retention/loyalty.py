@@ -33,7 +33,6 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import (
     CharField,
-    Count,
     Exists,
     F,
     OuterRef,
@@ -615,16 +614,13 @@ def award_unawarded_purchases(*, batch_size: int = BATCH_SIZE) -> int:
         .exclude(Exists(awarded_key))
         .order_by("pk")
     )
-    total, last_pk = 0, 0
-    while True:
-        batch = list(
-            pending.filter(pk__gt=last_pk).values_list("pk", "customer_id", "amount", "subject")[
-                :batch_size
-            ]
-        )
-        if not batch:
-            return total
-        last_pk = batch[-1][0]
+    # The anti-join runs once (ids only); re-running it per batch would rescan every purchase.
+    pending_ids = list(pending.values_list("pk", flat=True))
+    total = 0
+    for start in range(0, len(pending_ids), batch_size):
+        batch = Interaction.objects.filter(
+            pk__in=pending_ids[start : start + batch_size]
+        ).values_list("pk", "customer_id", "amount", "subject")
         entries = []
         for pk, customer_id, amount, subject in batch:
             points = purchase_points(amount, rules)
@@ -640,6 +636,7 @@ def award_unawarded_purchases(*, batch_size: int = BATCH_SIZE) -> int:
                 )
         badges = {entry.customer_id: Badge.FIRST_PURCHASE for entry in entries}
         total += _bulk_earn(entries, badges)
+    return total
 
 
 def _anniversary_dates(today: date, since: date) -> list[date]:
@@ -792,10 +789,4 @@ def top_accounts(limit: int = 10):
         PointsAccount.objects.select_related("customer", "tier")
         .filter(lifetime_points__gt=0)
         .order_by("-lifetime_points", "id")[:limit]
-    )
-
-
-def badge_counts() -> dict[str, int]:
-    return dict(
-        CustomerBadge.objects.values("kind").annotate(n=Count("id")).values_list("kind", "n")
     )

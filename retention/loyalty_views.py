@@ -185,17 +185,11 @@ class OverviewView(StaffRequiredMixin, View):
                 "expired": sum(row["expired"] for row in months),
             },
             "tiers": loyalty.tiers(),
-            "badge_counts": _badge_counts(),
             "rewards": list(Reward.objects.filter(active=True)[:10]),
             "can_manage": request.user.has_perm("retention.change_reward"),
             "can_configure": access.is_admin(request.user),
         }
         return render(request, "retention/loyalty/overview.html", context)
-
-
-def _badge_counts() -> list[tuple[str, int]]:
-    counts = loyalty.badge_counts()
-    return [(label, counts.get(kind, 0)) for kind, label in CustomerBadge.Kind.choices]
 
 
 class RewardPermissionMixin(StaffRequiredMixin):
