@@ -195,6 +195,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": crontab(minute=20),
     },
 }
+LOYALTY_NIGHTLY_HOUR = env.int("LOYALTY_NIGHTLY_HOUR", default=1)
+LOYALTY_NIGHTLY_MINUTE = env.int("LOYALTY_NIGHTLY_MINUTE", default=45)
+CELERY_BEAT_SCHEDULE["nightly-loyalty"] = {
+    "task": "retention.tasks.nightly_loyalty",
+    "schedule": crontab(hour=LOYALTY_NIGHTLY_HOUR, minute=LOYALTY_NIGHTLY_MINUTE),
+}
 
 # --- Security (production defaults; DEBUG turns the HTTPS ones off) ---------
 SESSION_COOKIE_HTTPONLY = True

@@ -31,6 +31,11 @@ ROLE_PERMISSIONS = {
         "customers.view_tag",
         "retention.view_checklisttemplate",
         "retention.view_checklist",
+        "retention.view_pointsaccount",
+        "retention.view_pointsentry",
+        "retention.view_reward",
+        "retention.view_coupon",
+        "retention.change_coupon",
     ],
     ACCOUNT_MANAGER: [
         "customers.view_customer",
@@ -56,6 +61,11 @@ ROLE_PERMISSIONS = {
         "surveys.view_surveyinvitation",
         "surveys.view_surveyresponse",
         "surveys.export_responses",
+        "retention.view_pointsaccount",
+        "retention.view_pointsentry",
+        "retention.view_reward",
+        "retention.view_coupon",
+        "retention.change_coupon",
     ],
 }
 ADMIN_APPS = ("customers", "retention", "surveys")

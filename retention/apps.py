@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_save
+from django.db.models.signals import post_delete, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -24,3 +24,25 @@ class RetentionConfig(AppConfig):
         panels.register_panel("onboarding", retention_panels.onboarding_panel)
         panels.register_panel("risk", retention_panels.risk_panel)
         post_save.connect(start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding")
+
+        from customers.models import Interaction
+
+        from . import loyalty_views
+        from .events import onboarding_completed
+        from .models import PointsAccount
+        from .receivers import (
+            award_onboarding_points,
+            award_purchase_points,
+            reconcile_after_account_deleted,
+        )
+        from .timeline import points_entries
+
+        timeline.register_source("loyalty", points_entries)
+        panels.register_panel("loyalty", loyalty_views.loyalty_panel)
+        post_save.connect(
+            award_purchase_points, sender=Interaction, dispatch_uid="loyalty_purchase"
+        )
+        onboarding_completed.connect(award_onboarding_points, dispatch_uid="loyalty_onboarding")
+        post_delete.connect(
+            reconcile_after_account_deleted, sender=PointsAccount, dispatch_uid="loyalty_merge"
+        )

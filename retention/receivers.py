@@ -17,3 +17,30 @@ def start_onboarding_on_entry(sender, instance: Customer, created: bool, **kwarg
 
     # After the customer's own transaction, so a failed save starts nothing.
     transaction.on_commit(lambda: auto_start(Customer.objects.get(pk=instance.pk)))
+
+
+def award_purchase_points(sender, instance, created: bool, **kwargs) -> None:
+    """A purchase logged one by one earns its points in the same transaction.
+
+    (CSV imports bulk-create interactions without this signal: the nightly
+    `loyalty.award_unawarded_purchases` picks those up.)
+    """
+    if not created or kwargs.get("raw"):
+        return
+    from .loyalty import award_purchase
+
+    award_purchase(interaction=instance)
+
+
+def award_onboarding_points(sender, checklist, customer, **kwargs) -> None:
+    from .loyalty import award_onboarding
+
+    award_onboarding(customer=customer, checklist_id=checklist.pk)
+
+
+def reconcile_after_account_deleted(sender, instance, **kwargs) -> None:
+    """Accounts are only deleted by a customer merge (which moves the entries elsewhere):
+    once it commits, bring the surviving account in step with its ledger."""
+    from .loyalty import accounts_reconcile
+
+    transaction.on_commit(accounts_reconcile)

@@ -56,3 +56,16 @@ def compute_risk_chunk(run_id: int, id_from: int, id_to: int) -> None:
     ).update(status=RiskRun.Status.DONE, finished_at=timezone.now())
     if finished:
         logger.info("Risk run %s finished", run_id)
+
+
+@shared_task
+def nightly_loyalty() -> dict[str, int]:
+    """Beat entry point: award imported purchases, anniversaries, then expire old points.
+
+    Each step is set-based and idempotent, so a re-run (or a retried message) pays nothing twice.
+    """
+    from . import loyalty
+
+    outcome = loyalty.nightly()
+    logger.info("Loyalty nightly: %s", outcome)
+    return outcome

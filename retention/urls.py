@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import onboarding_views, views
+from . import loyalty_views, onboarding_views, views
 
 app_name = "retention"
 
@@ -50,4 +50,38 @@ urlpatterns = [
         onboarding_views.StepActionView.as_view(),
         name="step_action",
     ),
+    # Loyalty
+    path("loyalty/", loyalty_views.OverviewView.as_view(), name="loyalty"),
+    path("loyalty/rewards/", loyalty_views.RewardListView.as_view(), name="loyalty_rewards"),
+    path(
+        "loyalty/rewards/new/", loyalty_views.RewardFormView.as_view(), name="loyalty_reward_create"
+    ),
+    path(
+        "loyalty/rewards/<int:pk>/",
+        loyalty_views.RewardFormView.as_view(),
+        name="loyalty_reward_edit",
+    ),
+    path("loyalty/coupons/", loyalty_views.CouponListView.as_view(), name="loyalty_coupons"),
+    path(
+        "loyalty/coupons/<int:pk>/use/",
+        loyalty_views.CouponMarkUsedView.as_view(),
+        name="loyalty_coupon_use",
+    ),
+    path(
+        "loyalty/customers/<int:pk>/history/",
+        loyalty_views.PointsHistoryView.as_view(),
+        name="loyalty_history",
+    ),
+    path(
+        "loyalty/customers/<int:pk>/adjust/",
+        loyalty_views.PointsAdjustView.as_view(),
+        name="loyalty_adjust",
+    ),
+    path(
+        "loyalty/customers/<int:pk>/referral/",
+        loyalty_views.ReferralView.as_view(),
+        name="loyalty_referral",
+    ),
+    # Public: the customer's own card behind a signed link.
+    path("loyalty/card/<str:token>/", loyalty_views.LoyaltyCardView.as_view(), name="loyalty_card"),
 ]

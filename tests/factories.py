@@ -110,3 +110,15 @@ class ChecklistTemplateFactory(factory.django.DjangoModelFactory):
                 due_offset_days=days,
                 required=required,
             )
+
+
+class RewardFactory(factory.django.DjangoModelFactory):
+    """A loyalty reward (retention app): a 10 % coupon for 100 points by default."""
+
+    class Meta:
+        model = "retention.Reward"
+
+    name = factory.Sequence(lambda n: f"10% off, number {n}")
+    kind = "percent_off"
+    value = Decimal("10")
+    points_price = 100

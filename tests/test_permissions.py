@@ -21,6 +21,7 @@ PUBLIC = {
     "logout",
     "onboarding_public",
     "surveys:answer",
+    "retention:loyalty_card",
 }
 
 
@@ -61,6 +62,15 @@ def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
         "retention:step_action": reverse(
             "retention:step_action", args=[checklist.steps.first().pk, "done"]
         ),
+        "retention:loyalty": reverse("retention:loyalty"),
+        "retention:loyalty_rewards": reverse("retention:loyalty_rewards"),
+        "retention:loyalty_reward_create": reverse("retention:loyalty_reward_create"),
+        "retention:loyalty_reward_edit": reverse("retention:loyalty_reward_edit", args=[1]),
+        "retention:loyalty_coupons": reverse("retention:loyalty_coupons"),
+        "retention:loyalty_coupon_use": reverse("retention:loyalty_coupon_use", args=[1]),
+        "retention:loyalty_history": reverse("retention:loyalty_history", args=[customer.pk]),
+        "retention:loyalty_adjust": reverse("retention:loyalty_adjust", args=[customer.pk]),
+        "retention:loyalty_referral": reverse("retention:loyalty_referral", args=[customer.pk]),
     }
 
 

@@ -1,5 +1,15 @@
 """Retention models, one module per concern; import them from here."""
 
+from .loyalty import (
+    Coupon,
+    CustomerBadge,
+    LoyaltySettings,
+    PointsAccount,
+    PointsEntry,
+    PointsMonth,
+    Reward,
+    Tier,
+)
 from .onboarding import Actor, Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
 from .risk import (
     LEVEL_RANK,
@@ -28,4 +38,12 @@ __all__ = [
     "RiskRun",
     "RiskSnapshot",
     "SignalSetting",
+    "Coupon",
+    "CustomerBadge",
+    "LoyaltySettings",
+    "PointsAccount",
+    "PointsEntry",
+    "PointsMonth",
+    "Reward",
+    "Tier",
 ]
