@@ -31,6 +31,9 @@ ROLE_PERMISSIONS = {
         "customers.view_tag",
         "retention.view_checklisttemplate",
         "retention.view_checklist",
+        "retention.view_outgoingemail",
+        "retention.view_emailtemplate",
+        "retention.view_followuprule",
     ],
     ACCOUNT_MANAGER: [
         "customers.view_customer",
@@ -49,6 +52,15 @@ ROLE_PERMISSIONS = {
         "retention.change_checklisttemplate",
         "retention.view_checklist",
         "retention.change_checklist",
+        "retention.view_outgoingemail",
+        "retention.add_outgoingemail",
+        "retention.change_outgoingemail",
+        "retention.view_emailtemplate",
+        "retention.add_emailtemplate",
+        "retention.change_emailtemplate",
+        "retention.view_followuprule",
+        "retention.add_followuprule",
+        "retention.change_followuprule",
     ],
 }
 ADMIN_APPS = ("customers", "retention", "surveys")

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Interaction
 
-from . import signals
+from . import followups, signals
 from .models import (
     LEVEL_RANK,
     CustomerRisk,
@@ -307,6 +307,8 @@ def compute_chunk(
         )
     outcome.rose = len(rises)
     _notify_owners(rises)
+    # The owner's email about the rise, queued in this same transaction (issue 3 → 4).
+    followups.queue_owner_notices([(a.customer_id, a.level) for a in rises], as_of=as_of)
     return outcome
 
 

@@ -1,5 +1,13 @@
 """Retention models, one module per concern; import them from here."""
 
+from .email import (
+    EmailTemplate,
+    EmailTemplateTranslation,
+    EmailUnsubscribe,
+    FollowUpRule,
+    OutgoingEmail,
+    StaffProfile,
+)
 from .onboarding import Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
 from .risk import (
     LEVEL_RANK,
@@ -27,4 +35,10 @@ __all__ = [
     "RiskRun",
     "RiskSnapshot",
     "SignalSetting",
+    "EmailTemplate",
+    "EmailTemplateTranslation",
+    "EmailUnsubscribe",
+    "FollowUpRule",
+    "OutgoingEmail",
+    "StaffProfile",
 ]

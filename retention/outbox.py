@@ -1,0 +1,380 @@
+"""The outbox: emails queued as rows, claimed by workers, sent, retried, swept.
+
+Modelled on pretix's mail service. The life of a row:
+
+    queued ──claim──▶ sending ──SMTP accepted──▶ sent
+       ▲                 │ SMTP error: queued again later (backoff), or failed
+       └──lease expired──┘ (the worker died: the sweeper puts it back)
+
+- Queuing (`email_queue`) writes the row in the caller's transaction and enqueues
+  delivery on commit; a unique idempotency key makes queuing the same email twice
+  a no-op.
+- Claiming locks due rows with SELECT ... FOR UPDATE SKIP LOCKED and flips them to
+  "sending" with a lease, so two workers never take the same row.
+- Sending renders each row, hands the messages to ONE SMTP connection, and marks
+  them sent every few messages (`OUTBOX_MARK_EVERY`). A worker killed between the
+  server accepting a message and that mark leaves the row "sending"; after the
+  lease the sweeper re-queues it and it is sent again, with the same Message-ID
+  (fixed at queue time), so a duplicate is recognisable. That window, at most
+  `OUTBOX_MARK_EVERY` messages, is the only way an email goes out twice.
+"""
+
+import logging
+import smtplib
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from email.utils import formataddr
+
+from django.conf import settings
+from django.core.mail import EmailMultiAlternatives, get_connection
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from customers.models import Customer
+
+from . import email_rendering, followups
+from .models import EmailTemplateTranslation, EmailUnsubscribe, OutgoingEmail
+
+logger = logging.getLogger(__name__)
+Status = OutgoingEmail.Status
+
+# SMTP replies that will not change on a retry (5xx) for this one message.
+PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+
+
+def enqueue_delivery() -> None:
+    """Ask a worker to send once the current transaction commits (never before)."""
+    from .tasks import deliver_outbox
+
+    transaction.on_commit(deliver_outbox.delay)
+
+
+def email_queue(
+    *,
+    customer: Customer,
+    kind: str,
+    key: str,
+    to_email: str,
+    template=None,
+    rule=None,
+    recipient_user=None,
+    created_by=None,
+    due: datetime | None = None,
+) -> OutgoingEmail | None:
+    """Queue one email in the caller's transaction; None when `key` was queued before."""
+    with transaction.atomic():
+        email, created = OutgoingEmail.objects.get_or_create(
+            idempotency_key=key,
+            defaults={
+                "customer": customer,
+                "kind": kind,
+                "template": template,
+                "rule": rule,
+                "recipient_user": recipient_user,
+                "to_email": to_email,
+                "created_by": created_by,
+                "next_attempt_at": due or timezone.now(),
+            },
+        )
+        if created:
+            enqueue_delivery()
+    return email if created else None
+
+
+# --- Claiming ----------------------------------------------------------------------
+
+
+def claim_batch(*, limit: int | None = None, now: datetime | None = None) -> list[int]:
+    """Lock up to `limit` due rows for this worker: status → sending, with a lease."""
+    now = now or timezone.now()
+    limit = limit or settings.OUTBOX_BATCH_SIZE
+    with transaction.atomic():
+        ids = list(
+            OutgoingEmail.objects.select_for_update(skip_locked=True)
+            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            OutgoingEmail.objects.filter(pk__in=ids).update(
+                status=Status.SENDING,
+                lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
+                attempts=F("attempts") + 1,
+            )
+    return ids
+
+
+def release_expired_leases(*, now: datetime | None = None) -> int:
+    """The sweeper: rows a dead worker left "sending" go back to the queue (or fail)."""
+    now = now or timezone.now()
+    expired = OutgoingEmail.objects.filter(status=Status.SENDING, lease_until__lt=now)
+    failed = expired.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
+        status=Status.FAILED,
+        lease_until=None,
+        last_error=_("The worker stopped while sending, too many times."),
+    )
+    requeued = expired.update(status=Status.QUEUED, lease_until=None, next_attempt_at=now)
+    if requeued or failed:
+        logger.warning("Outbox sweeper: %s re-queued, %s failed", requeued, failed)
+    return requeued
+
+
+def has_due(*, now: datetime | None = None) -> bool:
+    now = now or timezone.now()
+    return OutgoingEmail.objects.filter(status=Status.QUEUED, next_attempt_at__lte=now).exists()
+
+
+# --- Sending -----------------------------------------------------------------------
+
+
+@dataclass
+class SendOutcome:
+    sent: int = 0
+    failed: int = 0
+    retrying: int = 0
+    cancelled: int = 0
+    connection_failed: bool = False
+    errors: list[str] = field(default_factory=list)
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """1, 2, 4, 8 ... minutes, at most 6 hours."""
+    return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
+
+
+def build_message(
+    email: OutgoingEmail, rendered: email_rendering.RenderedEmail, connection
+) -> EmailMultiAlternatives:
+    headers = {"Message-ID": email.message_id}
+    if email.kind in OutgoingEmail.CUSTOMER_KINDS:
+        # RFC 8058: mail programs offer "unsubscribe" and POST to this URL.
+        url = email_rendering.one_click_unsubscribe_url(email.customer_id)
+        headers["List-Unsubscribe"] = f"<{url}>"
+        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        name = email.customer.name
+    else:
+        user = email.recipient_user
+        name = (user.get_full_name() if user else "") or ""
+    to = formataddr((email_rendering.single_line(name), email.to_email))
+    message = EmailMultiAlternatives(
+        subject=rendered.subject,
+        body=rendered.text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[to],
+        headers=headers,
+        connection=connection,
+    )
+    message.attach_alternative(rendered.html, "text/html")
+    return message
+
+
+def _why_not_send(email: OutgoingEmail, unsubscribed: set[int]) -> str:
+    """A reason to cancel a follow-up that was fine when queued (consent withdrawn...)."""
+    if email.kind not in OutgoingEmail.CUSTOMER_KINDS:
+        return ""
+    customer = email.customer
+    if email.customer_id in unsubscribed:
+        return _("The customer unsubscribed.")
+    if not customer.marketing_consent:
+        return _("The customer has no marketing consent.")
+    if customer.archived_at is not None:
+        return _("The customer is archived.")
+    return ""
+
+
+def render(email: OutgoingEmail, translations: dict) -> email_rendering.RenderedEmail:
+    if email.kind == OutgoingEmail.Kind.STAFF_NOTICE:
+        return email_rendering.render_staff_notice(email)
+    row = email_rendering.pick_translation(
+        translations.get(email.template_id, []), email.customer.preferred_language
+    )
+    if row is None:
+        raise ValueError(_("The template has no text in any language."))
+    return email_rendering.render_follow_up(email.customer, row, email_id=email.pk)
+
+
+def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
+    """Render and send claimed rows over one connection; record each outcome."""
+    outcome = SendOutcome()
+    emails = list(
+        OutgoingEmail.objects.filter(pk__in=ids, status=Status.SENDING)
+        .select_related(
+            "customer__company",
+            "customer__owner__staff_profile",
+            "customer__risk",
+            "recipient_user",
+        )
+        .order_by("id")
+    )
+    if not emails:
+        return outcome
+    translations: dict[int, list] = {}
+    template_ids = {email.template_id for email in emails if email.template_id}
+    for row in EmailTemplateTranslation.objects.filter(template_id__in=template_ids):
+        translations.setdefault(row.template_id, []).append(row)
+    unsubscribed = set(
+        EmailUnsubscribe.objects.filter(
+            customer_id__in={email.customer_id for email in emails}
+        ).values_list("customer_id", flat=True)
+    )
+    connection = connection or get_connection()
+    sent: list[OutgoingEmail] = []
+    remaining = list(emails)
+    try:
+        connection.open()
+    except (smtplib.SMTPException, OSError) as error:
+        _release_untried(remaining, error, outcome)
+        outcome.connection_failed = True
+        return outcome
+    try:
+        while remaining:
+            email = remaining.pop(0)
+            reason = _why_not_send(email, unsubscribed)
+            if reason:
+                _finish(email, Status.CANCELLED, reason)
+                outcome.cancelled += 1
+                continue
+            try:
+                rendered = render(email, translations)
+                message = build_message(email, rendered, connection)
+                message.message()  # bad headers raise here, before the server sees anything
+            except Exception as error:  # noqa: BLE001 - any rendering error fails this row only
+                logger.exception("Outbox: cannot build email %s", email.pk)
+                _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
+                outcome.failed += 1
+                continue
+            try:
+                connection.send_messages([message])
+            except PERMANENT_ERRORS as error:
+                _record_failure(email, error, outcome, permanent=True)
+                continue
+            except (smtplib.SMTPException, OSError) as error:
+                # The connection is in doubt: this row retries later, the rest of the
+                # batch goes back to the queue untried, the worker stops for now.
+                _record_failure(email, error, outcome)
+                _release_untried(remaining, error, outcome)
+                remaining = []
+                outcome.connection_failed = True
+                break
+            _keep_rendered(email, rendered)
+            sent.append(email)
+            if len(sent) >= settings.OUTBOX_MARK_EVERY:
+                outcome.sent += _mark_sent(sent)
+                sent = []
+    finally:
+        # Also on the way out of an unexpected error: what the server accepted is sent.
+        outcome.sent += _mark_sent(sent)
+        connection.close()
+    return outcome
+
+
+def _keep_rendered(email: OutgoingEmail, rendered: email_rendering.RenderedEmail) -> None:
+    email.language = rendered.language
+    email.subject = rendered.subject[:300]
+    email.body_text = rendered.text
+    email.body_html = rendered.html
+
+
+def _mark_sent(emails: list[OutgoingEmail]) -> int:
+    if not emails:
+        return 0
+    now = timezone.now()
+    for email in emails:
+        email.status = Status.SENT
+        email.sent_at = now
+        email.lease_until = None
+        email.last_error = ""
+    OutgoingEmail.objects.bulk_update(
+        emails,
+        [
+            "status",
+            "sent_at",
+            "lease_until",
+            "last_error",
+            "language",
+            "subject",
+            "body_text",
+            "body_html",
+        ],
+    )
+    return len(emails)
+
+
+def _finish(email: OutgoingEmail, status: str, error: str) -> None:
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=status, lease_until=None, last_error=error[:2000]
+    )
+
+
+def _record_failure(
+    email: OutgoingEmail, error: Exception, outcome: SendOutcome, *, permanent: bool = False
+) -> None:
+    message = f"{type(error).__name__}: {error}"[:2000]
+    outcome.errors.append(message)
+    if permanent or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+        _finish(email, Status.FAILED, message)
+        outcome.failed += 1
+        return
+    due = timezone.now() + retry_delay(email.attempts)
+    if email.kind in OutgoingEmail.CUSTOMER_KINDS:
+        due = followups.next_allowed_time(due)
+    OutgoingEmail.objects.filter(pk=email.pk).update(
+        status=Status.QUEUED, lease_until=None, last_error=message, next_attempt_at=due
+    )
+    outcome.retrying += 1
+
+
+def _release_untried(emails: list[OutgoingEmail], error: Exception, outcome: SendOutcome) -> None:
+    """Rows never handed to the server: back to the queue, this claim not counted."""
+    if not emails:
+        return
+    OutgoingEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
+        status=Status.QUEUED,
+        lease_until=None,
+        attempts=F("attempts") - 1,
+        next_attempt_at=timezone.now() + retry_delay(1),
+        last_error=f"{type(error).__name__}: {error}"[:2000],
+    )
+    outcome.retrying += len(emails)
+
+
+def deliver(*, max_batches: int | None = None, connection=None) -> SendOutcome:
+    """Claim and send due rows until none is left (or the connection fails)."""
+    total = SendOutcome()
+    batches = 0
+    while max_batches is None or batches < max_batches:
+        ids = claim_batch()
+        if not ids:
+            break
+        batches += 1
+        outcome = send_batch(ids, connection=connection)
+        for name in ("sent", "failed", "retrying", "cancelled"):
+            setattr(total, name, getattr(total, name) + getattr(outcome, name))
+        total.errors += outcome.errors
+        if outcome.connection_failed:
+            total.connection_failed = True
+            break
+    return total
+
+
+@transaction.atomic
+def email_retry(*, email: OutgoingEmail) -> OutgoingEmail:
+    """Staff's "retry" on a failed email: queued again now, attempts from zero."""
+    updated = OutgoingEmail.objects.filter(pk=email.pk, status=Status.FAILED).update(
+        status=Status.QUEUED, attempts=0, next_attempt_at=timezone.now(), lease_until=None
+    )
+    if updated:
+        enqueue_delivery()
+    email.refresh_from_db()
+    return email
+
+
+def record_open(email_id: int, *, now: datetime | None = None) -> bool:
+    """The first open counts; later ones (and unknown ids) change nothing."""
+    return bool(
+        OutgoingEmail.objects.filter(pk=email_id, opened_at__isnull=True).update(
+            opened_at=now or timezone.now()
+        )
+    )
