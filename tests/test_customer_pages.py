@@ -124,7 +124,7 @@ class TestCustomerDetail:
         self, admin_client, customer, django_assert_max_num_queries
     ):
         InteractionFactory.create_batch(3, customer=customer)
-        with django_assert_max_num_queries(15) as few:
+        with django_assert_max_num_queries(16) as few:
             admin_client.get(customer.get_absolute_url())
         start = timezone.now() - timedelta(days=1)
         Interaction.objects.bulk_create(

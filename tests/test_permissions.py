@@ -13,6 +13,8 @@ pytestmark = pytest.mark.django_db
 
 # Public URLs: no login needed. Everything else must redirect anonymous users.
 PUBLIC = {"login", "healthz", "set_language", "home", "logout"}
+# Reached from an email with a signed token (tests/test_outbox_public.py checks them).
+PUBLIC |= {"retention:unsubscribe", "retention:unsubscribe_one_click", "retention:email_open"}
 
 
 def staff_urls(customer, other, job, run) -> dict[str, str]:
@@ -40,6 +42,31 @@ def staff_urls(customer, other, job, run) -> dict[str, str]:
         "retention:recompute": reverse("retention:recompute"),
         "retention:run": reverse("retention:run", args=[run.pk]),
         "retention:notifications": reverse("retention:notifications"),
+        **email_urls(customer),
+    }
+
+
+def email_urls(customer) -> dict[str, str]:
+    from retention.models import EmailTemplate, FollowUpRule, OutgoingEmail
+
+    template = EmailTemplate.objects.create(name="Hello")
+    rule = FollowUpRule.objects.create(name="R", trigger="flag", flag_key="x", template=template)
+    email = OutgoingEmail.objects.create(
+        customer=customer, kind="manual", to_email="a@example.org", idempotency_key="k"
+    )
+    return {
+        "retention:outbox": reverse("retention:outbox"),
+        "retention:outbox_detail": reverse("retention:outbox_detail", args=[email.pk]),
+        "retention:outbox_retry": reverse("retention:outbox_retry", args=[email.pk]),
+        "retention:email_templates": reverse("retention:email_templates"),
+        "retention:email_template_create": reverse("retention:email_template_create"),
+        "retention:email_template_edit": reverse("retention:email_template_edit", args=[template.pk]),
+        "retention:email_template_preview": reverse("retention:email_template_preview"),
+        "retention:rules": reverse("retention:rules"),
+        "retention:rule_create": reverse("retention:rule_create"),
+        "retention:rule_edit": reverse("retention:rule_edit", args=[rule.pk]),
+        "retention:send_followup": reverse("retention:send_followup", args=[customer.pk]),
+        "retention:signature": reverse("retention:signature"),
     }
 
 
