@@ -157,7 +157,7 @@ def render_staff_notice(email: OutgoingEmail) -> RenderedEmail:
         context = {
             "customer": customer,
             "risk": risk,
-            "level": risk.get_level_display() if risk else "",
+            "level": str(risk.get_level_display()).lower() if risk else "",
             "url": placeholders.absolute_url(customer.get_absolute_url()),
             "business_name": settings.BUSINESS_NAME,
             "recipient": email.recipient_user,
