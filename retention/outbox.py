@@ -40,8 +40,19 @@ from .models import EmailTemplateTranslation, EmailUnsubscribe, OutgoingEmail
 logger = logging.getLogger(__name__)
 Status = OutgoingEmail.Status
 
-# SMTP replies that will not change on a retry (5xx) for this one message.
-PERMANENT_ERRORS = (smtplib.SMTPRecipientsRefused, smtplib.SMTPSenderRefused)
+PERMANENT, RETRY, CONNECTION = "permanent", "retry", "connection"
+
+
+def classify_error(error: Exception) -> str:
+    """5xx: this message will never go (fail now); 4xx: try this one again later;
+    anything else (disconnected, timeout, refused connection): the connection is broken."""
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        codes = [code for code, _message in error.recipients.values()]
+        return PERMANENT if codes and min(codes) >= 500 else RETRY
+    code = getattr(error, "smtp_code", None)
+    if isinstance(code, int) and not isinstance(error, smtplib.SMTPServerDisconnected):
+        return PERMANENT if code >= 500 else RETRY
+    return CONNECTION
 
 
 def enqueue_delivery() -> None:
@@ -239,7 +250,6 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
             try:
                 rendered = render(email, translations)
                 message = build_message(email, rendered, connection)
-                message.message()  # bad headers raise here, before the server sees anything
             except Exception as error:  # noqa: BLE001 - any rendering error fails this row only
                 logger.exception("Outbox: cannot build email %s", email.pk)
                 _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
@@ -247,17 +257,22 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
                 continue
             try:
                 connection.send_messages([message])
-            except PERMANENT_ERRORS as error:
-                _record_failure(email, error, outcome, permanent=True)
+            except ValueError as error:
+                # BadHeaderError and friends: raised while building, before any SMTP traffic.
+                _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
+                outcome.failed += 1
                 continue
             except (smtplib.SMTPException, OSError) as error:
-                # The connection is in doubt: this row retries later, the rest of the
-                # batch goes back to the queue untried, the worker stops for now.
-                _record_failure(email, error, outcome)
-                _release_untried(remaining, error, outcome)
-                remaining = []
-                outcome.connection_failed = True
-                break
+                kind = classify_error(error)
+                _record_failure(email, error, outcome, permanent=kind == PERMANENT)
+                if kind == CONNECTION:
+                    # The connection is in doubt: the rest of the batch goes back to the
+                    # queue untried and this worker stops for now.
+                    _release_untried(remaining, error, outcome)
+                    remaining = []
+                    outcome.connection_failed = True
+                    break
+                continue
             _keep_rendered(email, rendered)
             sent.append(email)
             if len(sent) >= settings.OUTBOX_MARK_EVERY:

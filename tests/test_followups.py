@@ -84,11 +84,7 @@ def test_the_unique_key_stops_a_duplicate_even_when_the_checks_are_bypassed(rule
     run()
     key = OutgoingEmail.objects.get().idempotency_key
     OutgoingEmail.objects.bulk_create(
-        [
-            OutgoingEmail(
-                customer=customer, kind="follow_up", to_email="x@y.z", idempotency_key=key
-            )
-        ],
+        [OutgoingEmail(customer=customer, kind="follow_up", to_email="x@y.z", idempotency_key=key)],
         ignore_conflicts=True,
     )
     assert OutgoingEmail.objects.count() == 1

@@ -80,7 +80,9 @@ def test_every_built_in_placeholder_is_registered():
 def test_a_placeholder_another_feature_registers_is_used(grace):
     placeholders.register("points_balance", "Points", lambda customer: "1,250")
     try:
-        assert "You have 1,250 points" in render(grace, body="You have {{points_balance}} points").text
+        assert (
+            "You have 1,250 points" in render(grace, body="You have {{points_balance}} points").text
+        )
     finally:
         placeholders._registry.pop("points_balance")
 

@@ -60,7 +60,9 @@ def email_urls(customer) -> dict[str, str]:
         "retention:outbox_retry": reverse("retention:outbox_retry", args=[email.pk]),
         "retention:email_templates": reverse("retention:email_templates"),
         "retention:email_template_create": reverse("retention:email_template_create"),
-        "retention:email_template_edit": reverse("retention:email_template_edit", args=[template.pk]),
+        "retention:email_template_edit": reverse(
+            "retention:email_template_edit", args=[template.pk]
+        ),
         "retention:email_template_preview": reverse("retention:email_template_preview"),
         "retention:rules": reverse("retention:rules"),
         "retention:rule_create": reverse("retention:rule_create"),
