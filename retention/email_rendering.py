@@ -14,7 +14,6 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db.models import QuerySet
 from django.template.loader import render_to_string
-from django.urls import reverse
 from django.utils import translation
 from django.utils.html import escape
 
@@ -73,39 +72,113 @@ def substitute(text: str, values: dict[str, str]) -> str:
     return PLACEHOLDER.sub(lambda match: values.get(match.group(1), ""), text or "")
 
 
-def substitute_html(text: str, values: dict[str, str], *, source_is_html: bool) -> str:
-    """HTML: values escaped (links made clickable); plain-text sources escaped too."""
-
-    def value(match: re.Match) -> str:
-        raw = values.get(match.group(1), "")
-        if raw.startswith(("https://", "http://")) and not any(c.isspace() for c in raw):
-            return f'<a href="{escape(raw)}">{escape(raw)}</a>'
-        return escape(raw).replace("\n", "<br>")
-
+def html_skeleton(text: str, *, source_is_html: bool) -> str:
+    """The HTML body with placeholders kept as `{{ name }}`: literal text escaped (for a
+    plain-text source, which also becomes paragraphs), values filled in by fill_html."""
+    text = text or ""
+    if source_is_html:
+        return text
     parts = []
     position = 0
-    for match in PLACEHOLDER.finditer(text or ""):
-        literal = text[position : match.start()]
-        parts.append(literal if source_is_html else escape(literal))
-        parts.append(value(match))
+    for match in PLACEHOLDER.finditer(text):
+        parts.append(escape(text[position : match.start()]))
+        parts.append("{{ %s }}" % match.group(1))  # noqa: UP031 - braces in the format
         position = match.end()
-    tail = (text or "")[position:]
-    parts.append(tail if source_is_html else escape(tail))
+    parts.append(escape(text[position:]))
     html = "".join(parts)
-    if source_is_html:
-        return html
     paragraphs = re.split(r"\n\s*\n", html.replace("\r\n", "\n").strip())
     return "\n".join(f"<p>{p.replace(chr(10), '<br>')}</p>" for p in paragraphs if p.strip())
 
 
+def fill_html(html: str, values: dict[str, str], *, markup: dict[str, str]) -> str:
+    """Placeholders replaced by escaped values (web links made clickable); `markup` holds
+    this module's own pieces, already safe HTML."""
+
+    def value(match: re.Match) -> str:
+        name = match.group(1)
+        if name in markup:
+            return markup[name]
+        raw = values.get(name, "")
+        if raw.startswith(("https://", "http://")) and not any(c.isspace() for c in raw):
+            return f'<a href="{escape(raw)}">{escape(raw)}</a>'
+        return escape(raw).replace("\n", "<br>")
+
+    return PLACEHOLDER.sub(value, html)
+
+
 def open_pixel_url(email_id: int) -> str:
-    token = make_token("open", email_id)
-    return placeholders.absolute_url(reverse("retention:email_open", args=[token]))
+    return placeholders.link_url("retention:email_open", make_token("open", email_id))
 
 
 def one_click_unsubscribe_url(customer_id: int) -> str:
     token = make_token("unsubscribe", customer_id)
-    return placeholders.absolute_url(reverse("retention:unsubscribe_one_click", args=[token]))
+    return placeholders.link_url("retention:unsubscribe_one_click", token)
+
+
+@dataclass(frozen=True)
+class PreparedTemplate:
+    """One language version wrapped in the layout once, placeholders still in place: what
+    every email of a batch in that language shares. Filling it is string work only."""
+
+    language: str
+    subject: str
+    text: str
+    html: str
+    names: frozenset[str]
+
+
+UNSUBSCRIBE_MARK, PIXEL_MARK = "__unsubscribe__", "__pixel__"
+
+
+def prepare(translation_row: EmailTemplateTranslation) -> PreparedTemplate:
+    language = translation_row.language
+    with translation.override(language):
+        if translation_row.body_html.strip():
+            body_html = html_skeleton(translation_row.body_html, source_is_html=True)
+        else:
+            body_html = html_skeleton(translation_row.body_text, source_is_html=False)
+        context = {
+            "body": (translation_row.body_text or "").strip(),
+            "body_html": body_html,
+            "unsubscribe_url": "{{ %s }}" % UNSUBSCRIBE_MARK,  # noqa: UP031
+            "pixel": "{{ %s }}" % PIXEL_MARK,  # noqa: UP031
+            "business_name": settings.BUSINESS_NAME,
+            "language": language,
+        }
+        text = render_to_string("retention/email/follow_up.txt", context)
+        html = render_to_string("retention/email/follow_up.html", context)
+    names = used_placeholders(
+        translation_row.subject, translation_row.body_text, translation_row.body_html
+    )
+    return PreparedTemplate(language, translation_row.subject, text, html, frozenset(names))
+
+
+def fill(
+    prepared: PreparedTemplate,
+    customer: Customer,
+    *,
+    email_id: int | None = None,
+    unsubscribe_token: str | None = None,
+) -> RenderedEmail:
+    """`prepared` personalised for `customer`. `email_id` adds the open-tracking pixel
+    (unless EMAIL_OPEN_TRACKING is off); previews pass none."""
+    with translation.override(prepared.language):
+        values = placeholder_values(customer, prepared.names - {"unsubscribe_link"})
+    token = unsubscribe_token or make_token("unsubscribe", customer.pk)
+    unsubscribe = placeholders.link_url("retention:unsubscribe", token)
+    values["unsubscribe_link"] = unsubscribe
+    pixel = ""
+    if email_id and settings.EMAIL_OPEN_TRACKING:
+        pixel = (
+            f'<img src="{escape(open_pixel_url(email_id))}" width="1" height="1" alt="" '
+            'style="display:block;border:0;">'
+        )
+    text = substitute(prepared.text, {**values, UNSUBSCRIBE_MARK: unsubscribe, PIXEL_MARK: ""})
+    html = fill_html(
+        prepared.html, values, markup={UNSUBSCRIBE_MARK: escape(unsubscribe), PIXEL_MARK: pixel}
+    )
+    subject = single_line(substitute(prepared.subject, values))
+    return RenderedEmail(language=prepared.language, subject=subject, text=text, html=html)
 
 
 def render_follow_up(
@@ -114,38 +187,8 @@ def render_follow_up(
     *,
     email_id: int | None = None,
 ) -> RenderedEmail:
-    """A follow-up for `customer`, in the language of `translation_row`.
-
-    `email_id` adds the open-tracking pixel (unless EMAIL_OPEN_TRACKING is off);
-    previews pass none.
-    """
-    language = translation_row.language
-    with translation.override(language):
-        names = used_placeholders(
-            translation_row.subject, translation_row.body_text, translation_row.body_html
-        )
-        values = placeholder_values(customer, names | {"unsubscribe_link"})
-        unsubscribe = values["unsubscribe_link"]
-        subject = single_line(substitute(translation_row.subject, values))
-        body = substitute(translation_row.body_text, values).strip()
-        if translation_row.body_html.strip():
-            html_body = substitute_html(translation_row.body_html, values, source_is_html=True)
-        else:
-            html_body = substitute_html(translation_row.body_text, values, source_is_html=False)
-        context = {
-            "body": body,
-            "body_html": html_body,
-            "subject": subject,
-            "unsubscribe_url": unsubscribe,
-            "business_name": settings.BUSINESS_NAME,
-            "pixel_url": open_pixel_url(email_id)
-            if email_id and settings.EMAIL_OPEN_TRACKING
-            else "",
-            "language": language,
-        }
-        text = render_to_string("retention/email/follow_up.txt", context)
-        html = render_to_string("retention/email/follow_up.html", context)
-    return RenderedEmail(language=language, subject=subject, text=text, html=html)
+    """A follow-up for `customer`, in the language of `translation_row`."""
+    return fill(prepare(translation_row), customer, email_id=email_id)
 
 
 def render_staff_notice(email: OutgoingEmail) -> RenderedEmail:

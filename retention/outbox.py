@@ -32,9 +32,10 @@ from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.links import make_token
 from customers.models import Customer
 
-from . import email_rendering, followups
+from . import email_rendering, followups, placeholders
 from .models import EmailTemplateTranslation, EmailUnsubscribe, OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -156,12 +157,17 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 def build_message(
-    email: OutgoingEmail, rendered: email_rendering.RenderedEmail, connection
+    email: OutgoingEmail,
+    rendered: email_rendering.RenderedEmail,
+    connection,
+    *,
+    unsubscribe_token: str = "",
 ) -> EmailMultiAlternatives:
     headers = {"Message-ID": email.message_id}
     if email.kind in OutgoingEmail.CUSTOMER_KINDS:
         # RFC 8058: mail programs offer "unsubscribe" and POST to this URL.
-        url = email_rendering.one_click_unsubscribe_url(email.customer_id)
+        token = unsubscribe_token or make_token("unsubscribe", email.customer_id)
+        url = placeholders.link_url("retention:unsubscribe_one_click", token)
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
         name = email.customer.name
@@ -195,7 +201,15 @@ def _why_not_send(email: OutgoingEmail, unsubscribed: set[int]) -> str:
     return ""
 
 
-def render(email: OutgoingEmail, translations: dict) -> email_rendering.RenderedEmail:
+def render(
+    email: OutgoingEmail,
+    translations: dict,
+    *,
+    prepared: dict | None = None,
+    unsubscribe_token: str | None = None,
+) -> email_rendering.RenderedEmail:
+    """The email as it goes out now. `prepared` caches each language version's layout
+    for a batch (key: template id and language)."""
     if email.kind == OutgoingEmail.Kind.STAFF_NOTICE:
         return email_rendering.render_staff_notice(email)
     row = email_rendering.pick_translation(
@@ -203,7 +217,13 @@ def render(email: OutgoingEmail, translations: dict) -> email_rendering.Rendered
     )
     if row is None:
         raise ValueError(_("The template has no text in any language."))
-    return email_rendering.render_follow_up(email.customer, row, email_id=email.pk)
+    prepared = {} if prepared is None else prepared
+    key = (email.template_id, row.language)
+    if key not in prepared:
+        prepared[key] = email_rendering.prepare(row)
+    return email_rendering.fill(
+        prepared[key], email.customer, email_id=email.pk, unsubscribe_token=unsubscribe_token
+    )
 
 
 def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
@@ -231,6 +251,7 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
         ).values_list("customer_id", flat=True)
     )
     connection = connection or get_connection()
+    prepared: dict = {}
     sent: list[OutgoingEmail] = []
     remaining = list(emails)
     try:
@@ -248,8 +269,10 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
                 outcome.cancelled += 1
                 continue
             try:
-                rendered = render(email, translations)
-                message = build_message(email, rendered, connection)
+                # One signed token for the link in the text and the List-Unsubscribe header.
+                token = make_token("unsubscribe", email.customer_id)
+                rendered = render(email, translations, prepared=prepared, unsubscribe_token=token)
+                message = build_message(email, rendered, connection, unsubscribe_token=token)
             except Exception as error:  # noqa: BLE001 - any rendering error fails this row only
                 logger.exception("Outbox: cannot build email %s", email.pk)
                 _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
@@ -301,9 +324,13 @@ def _mark_sent(emails: list[OutgoingEmail]) -> int:
         email.sent_at = now
         email.lease_until = None
         email.last_error = ""
-    OutgoingEmail.objects.bulk_update(
+    # One INSERT ... ON CONFLICT (id) DO UPDATE: each row gets its own rendered content in
+    # a single statement (bulk_update's CASE expressions cost more than the sending).
+    OutgoingEmail.objects.bulk_create(
         emails,
-        [
+        update_conflicts=True,
+        unique_fields=["id"],
+        update_fields=[
             "status",
             "sent_at",
             "lease_until",
