@@ -19,8 +19,12 @@ Modelled on pretix's mail service. The life of a row:
   `OUTBOX_MARK_EVERY` messages, is the only way an email goes out twice.
 """
 
+import contextlib
 import logging
 import smtplib
+import threading
+from collections import deque
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from email.utils import formataddr
@@ -227,7 +231,8 @@ def render(
 
 
 def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
-    """Render and send claimed rows over one connection; record each outcome."""
+    """Render claimed rows and hand them to the SMTP server over reused connections;
+    record each outcome."""
     outcome = SendOutcome()
     emails = list(
         OutgoingEmail.objects.filter(pk__in=ids, status=Status.SENDING)
@@ -250,62 +255,113 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
             customer_id__in={email.customer_id for email in emails}
         ).values_list("customer_id", flat=True)
     )
-    connection = connection or get_connection()
+    senders = _Senders(connection)
     prepared: dict = {}
     sent: list[OutgoingEmail] = []
-    remaining = list(emails)
+    waiting = deque(emails)
+    in_flight: dict[Future, tuple[OutgoingEmail, email_rendering.RenderedEmail]] = {}
+    stopped = False
     try:
-        connection.open()
-    except (smtplib.SMTPException, OSError) as error:
-        _release_untried(remaining, error, outcome)
-        outcome.connection_failed = True
-        return outcome
-    try:
-        while remaining:
-            email = remaining.pop(0)
-            reason = _why_not_send(email, unsubscribed)
-            if reason:
-                _finish(email, Status.CANCELLED, reason)
-                outcome.cancelled += 1
-                continue
-            try:
-                # One signed token for the link in the text and the List-Unsubscribe header.
-                token = make_token("unsubscribe", email.customer_id)
-                rendered = render(email, translations, prepared=prepared, unsubscribe_token=token)
-                message = build_message(email, rendered, connection, unsubscribe_token=token)
-            except Exception as error:  # noqa: BLE001 - any rendering error fails this row only
-                logger.exception("Outbox: cannot build email %s", email.pk)
-                _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
-                outcome.failed += 1
-                continue
-            try:
-                connection.send_messages([message])
-            except ValueError as error:
-                # BadHeaderError and friends: raised while building, before any SMTP traffic.
-                _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
-                outcome.failed += 1
-                continue
-            except (smtplib.SMTPException, OSError) as error:
-                kind = classify_error(error)
-                _record_failure(email, error, outcome, permanent=kind == PERMANENT)
-                if kind == CONNECTION:
-                    # The connection is in doubt: the rest of the batch goes back to the
-                    # queue untried and this worker stops for now.
-                    _release_untried(remaining, error, outcome)
-                    remaining = []
-                    outcome.connection_failed = True
-                    break
-                continue
-            _keep_rendered(email, rendered)
-            sent.append(email)
-            if len(sent) >= settings.OUTBOX_MARK_EVERY:
-                outcome.sent += _mark_sent(sent)
-                sent = []
+        while waiting or in_flight:
+            # Keep every connection busy: render the next emails while others are on the wire.
+            while waiting and not stopped and len(in_flight) < senders.parallel:
+                email = waiting.popleft()
+                reason = _why_not_send(email, unsubscribed)
+                if reason:
+                    _finish(email, Status.CANCELLED, reason)
+                    outcome.cancelled += 1
+                    continue
+                try:
+                    # One signed token for the link in the text and the List-Unsubscribe header.
+                    token = make_token("unsubscribe", email.customer_id)
+                    rendered = render(
+                        email, translations, prepared=prepared, unsubscribe_token=token
+                    )
+                    message = build_message(email, rendered, None, unsubscribe_token=token)
+                except Exception as error:  # noqa: BLE001 - a rendering error fails this row only
+                    logger.exception("Outbox: cannot build email %s", email.pk)
+                    _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
+                    outcome.failed += 1
+                    continue
+                in_flight[senders.submit(message)] = (email, rendered)
+            if not in_flight:
+                break
+            done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
+            for future in done:
+                email, rendered = in_flight.pop(future)
+                error = future.exception()
+                if error is None:
+                    _keep_rendered(email, rendered)
+                    sent.append(email)
+                    if len(sent) >= settings.OUTBOX_MARK_EVERY:
+                        outcome.sent += _mark_sent(sent)
+                        sent = []
+                elif isinstance(error, ValueError):
+                    # BadHeaderError and friends: raised while building, before any SMTP traffic.
+                    _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
+                    outcome.failed += 1
+                elif isinstance(error, smtplib.SMTPException | OSError):
+                    kind = classify_error(error)
+                    _record_failure(email, error, outcome, permanent=kind == PERMANENT)
+                    if kind == CONNECTION:
+                        # The connection is in doubt: what is on the wire finishes, the rest
+                        # goes back to the queue untried and this worker stops for now.
+                        stopped = True
+                        outcome.connection_failed = True
+                else:
+                    raise error
+            if stopped and waiting:
+                _release_untried(list(waiting), ConnectionError(outcome.errors[-1]), outcome)
+                waiting.clear()
     finally:
+        senders.close()  # waits for what is on the wire
+        for future, (email, rendered) in in_flight.items():
+            if future.done() and future.exception() is None:
+                _keep_rendered(email, rendered)
+                sent.append(email)
         # Also on the way out of an unexpected error: what the server accepted is sent.
         outcome.sent += _mark_sent(sent)
-        connection.close()
     return outcome
+
+
+class _Senders:
+    """OUTBOX_SMTP_CONNECTIONS threads, each with its own reused SMTP connection, so the
+    worker renders the next emails while earlier ones are on the wire. Only this module's
+    main thread touches the database. A connection passed in is used alone (tests)."""
+
+    def __init__(self, connection=None) -> None:
+        self.given = connection
+        self.parallel = 1 if connection is not None else max(1, settings.OUTBOX_SMTP_CONNECTIONS)
+        self.pool = ThreadPoolExecutor(max_workers=self.parallel, thread_name_prefix="outbox")
+        self.local = threading.local()
+        self.opened: list = []
+        self.lock = threading.Lock()
+
+    def _connection(self):
+        if self.given is not None:
+            return self.given
+        connection = getattr(self.local, "connection", None)
+        if connection is None:
+            connection = get_connection()
+            connection.open()
+            self.local.connection = connection
+            with self.lock:
+                self.opened.append(connection)
+        return connection
+
+    def _send(self, message: EmailMultiAlternatives) -> None:
+        message.connection = self._connection()
+        message.connection.send_messages([message])
+
+    def submit(self, message: EmailMultiAlternatives) -> Future:
+        return self.pool.submit(self._send, message)
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True)
+        for connection in [*self.opened, *([self.given] if self.given is not None else [])]:
+            # Closing a broken connection may fail: nothing is left to do then.
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                connection.close()
 
 
 def _keep_rendered(email: OutgoingEmail, rendered: email_rendering.RenderedEmail) -> None:
