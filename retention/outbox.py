@@ -20,6 +20,7 @@ Modelled on pretix's mail service. The life of a row:
 """
 
 import contextlib
+import functools
 import logging
 import smtplib
 import threading
@@ -27,10 +28,11 @@ from collections import deque
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from email.utils import formataddr
+from email.utils import formataddr, parseaddr
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
@@ -160,6 +162,16 @@ def retry_delay(attempts: int) -> timedelta:
     return timedelta(minutes=min(2 ** max(attempts - 1, 0), 360))
 
 
+@functools.cache
+def _envelope_sender(from_email: str) -> str:
+    return parseaddr(from_email)[1]
+
+
+def envelope_sender() -> str:
+    """The bare address of DEFAULT_FROM_EMAIL, for the SMTP envelope."""
+    return _envelope_sender(settings.DEFAULT_FROM_EMAIL)
+
+
 def build_message(
     email: OutgoingEmail,
     rendered: email_rendering.RenderedEmail,
@@ -283,7 +295,8 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
                     _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
                     outcome.failed += 1
                     continue
-                in_flight[senders.submit(message)] = (email, rendered)
+                envelope = (envelope_sender(), email.to_email)
+                in_flight[senders.submit(message, envelope)] = (email, rendered)
             if not in_flight:
                 break
             done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
@@ -349,12 +362,23 @@ class _Senders:
                 self.opened.append(connection)
         return connection
 
-    def _send(self, message: EmailMultiAlternatives) -> None:
-        message.connection = self._connection()
-        message.connection.send_messages([message])
+    def _send(self, message: EmailMultiAlternatives, envelope: tuple[str, str]) -> None:
+        connection = self._connection()
+        if isinstance(connection, SMTPBackend) and connection.connection is not None:
+            # Django's backend would re-parse and re-encode both addresses of every message;
+            # ours are already plain (envelope), so hand the bytes to smtplib directly.
+            sender, recipient = envelope
+            if any(char in sender + recipient for char in "\r\n"):
+                raise ValueError("An address contains a line break.")  # SMTP command injection
+            connection.connection.sendmail(
+                sender, [recipient], message.message().as_bytes(linesep="\r\n")
+            )
+            return
+        message.connection = connection
+        connection.send_messages([message])
 
-    def submit(self, message: EmailMultiAlternatives) -> Future:
-        return self.pool.submit(self._send, message)
+    def submit(self, message: EmailMultiAlternatives, envelope: tuple[str, str]) -> Future:
+        return self.pool.submit(self._send, message, envelope)
 
     def close(self) -> None:
         self.pool.shutdown(wait=True)

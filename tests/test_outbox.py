@@ -282,3 +282,25 @@ def test_without_tracking_the_unopened_signal_has_no_data(template):
         _sent(customer, template, days)
     risk.compute_all(timezone.localdate())
     assert "unopened_emails" not in [f["key"] for f in CustomerRisk.objects.get().flags]
+
+
+def test_a_line_break_in_an_address_fails_that_email_over_smtp(settings, template):
+    recorder = Recorder()
+    injected = CustomerFactory(marketing_consent=True)
+    OutgoingEmail.objects.create(
+        customer=injected,
+        kind="manual",
+        template=template,
+        to_email="eve@example.org\r\nRCPT TO:<victim@example.com>",
+        idempotency_key="inject",
+    )
+    fine = queue_email(CustomerFactory(marketing_consent=True), template)
+    with SMTPServer(recorder) as server:
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
+        outbox.deliver()
+    bad = OutgoingEmail.objects.get(idempotency_key="inject")
+    assert bad.status == Status.FAILED
+    fine.refresh_from_db()
+    assert fine.status == Status.SENT
+    assert [rcpt for _id, rcpt, _raw in recorder.messages] == [[fine.to_email]]
