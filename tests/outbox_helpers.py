@@ -1,5 +1,6 @@
 """Helpers shared by the follow-up email tests: templates, rules, queued rows."""
 
+import pytest
 from django.utils import timezone
 
 from retention.models import EmailTemplate, EmailTemplateTranslation, FollowUpRule, OutgoingEmail
@@ -32,3 +33,11 @@ def queue_email(customer, template, *, key: str | None = None, **kwargs) -> Outg
         idempotency_key=key or f"test:{customer.pk}:{template.pk}:{timezone.now().timestamp()}",
         **kwargs,
     )
+
+
+@pytest.fixture(autouse=True)
+def without_starter_followups(db):
+    """The migration adds starter templates and (inactive) rules; tests start from none.
+    Imported into a test module, this runs for each of its tests."""
+    FollowUpRule.objects.all().delete()
+    EmailTemplate.objects.all().delete()

@@ -22,7 +22,7 @@ from retention.models import (
 from retention.tasks import queue_followups, start_run
 
 from .factories import CustomerFactory, InteractionFactory
-from .outbox_helpers import make_rule, make_template
+from .outbox_helpers import make_rule, make_template, without_starter_followups  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 UTC = ZoneInfo("UTC")
@@ -301,3 +301,18 @@ def test_rule_form_requires_a_flag_for_flag_rules():
     )
     assert not form.is_valid()
     assert "flag_key" in form.errors
+
+
+def test_the_starter_rules_exist_but_send_nothing_until_switched_on():
+    import importlib
+
+    from django.apps import apps
+
+    migration = importlib.import_module("retention.migrations.0004_outbox")
+    migration.add_starter_templates(apps, None)  # what `migrate` did (this module cleared it)
+    flagged()
+    assert run() == 0
+    rules = FollowUpRule.objects.select_related("template")
+    assert {rule.flag_key for rule in rules} >= {"inactivity", "complaints", "renewal_no_contact"}
+    assert not any(rule.active for rule in rules)
+    assert all(rule.template.translations.filter(language="en").exists() for rule in rules)

@@ -14,7 +14,7 @@ from retention import outbox, risk
 from retention.models import CustomerRisk, EmailUnsubscribe, OutgoingEmail
 
 from .factories import CustomerFactory
-from .outbox_helpers import make_template, queue_email
+from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
 from .smtp_server import Recorder, SMTPServer
 
 pytestmark = pytest.mark.django_db

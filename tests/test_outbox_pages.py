@@ -18,7 +18,7 @@ from retention.models import (
 )
 
 from .factories import CustomerFactory
-from .outbox_helpers import make_template, queue_email
+from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 OUTBOX = reverse("retention:outbox")

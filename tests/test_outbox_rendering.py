@@ -12,7 +12,7 @@ from retention import email_rendering, outbox, placeholders
 from retention.models import EmailTemplateTranslation, OutgoingEmail, StaffProfile
 
 from .factories import CustomerFactory, UserFactory
-from .outbox_helpers import make_template, queue_email
+from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 

@@ -22,7 +22,7 @@ from retention.models import OutgoingEmail
 from retention.tasks import deliver_outbox, sweep_outbox
 
 from .factories import CustomerFactory
-from .outbox_helpers import make_template, queue_email
+from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
 from .smtp_server import Recorder, SMTPServer
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -7,6 +7,111 @@ import retention.models.email
 from django.conf import settings
 from django.db import migrations, models
 
+# Starter follow-ups: templates in English and German and one rule per trigger, the rules
+# inactive so that nothing is sent until staff have read and switched them on.
+STARTERS = [
+    (
+        "We miss you",
+        "flag",
+        "inactivity",
+        {
+            "en": (
+                "We miss you, {{ first_name }}",
+                "Hi {{ first_name }},\n\nWe have not heard from you in a while. Is everything "
+                "going well with your {{ plan }} plan? Just reply to this email: I am happy "
+                "to help.\n\n{{ signature }}",
+            ),
+            "de": (
+                "Wir vermissen Sie, {{ first_name }}",
+                "Hallo {{ first_name }},\n\nwir haben länger nichts von Ihnen gehört. Läuft "
+                "alles gut mit Ihrem Tarif {{ plan }}? Antworten Sie einfach auf diese "
+                "E-Mail.\n\n{{ signature }}",
+            ),
+        },
+    ),
+    (
+        "Apology after a complaint",
+        "flag",
+        "complaints",
+        {
+            "en": (
+                "We are sorry, {{ first_name }}",
+                "Hi {{ first_name }},\n\nI am sorry that we let you down recently. I would "
+                "like to make it right: could we talk this week?\n\n{{ signature }}",
+            ),
+            "de": (
+                "Es tut uns leid, {{ first_name }}",
+                "Hallo {{ first_name }},\n\nes tut mir leid, dass wir Sie zuletzt enttäuscht "
+                "haben. Können wir diese Woche sprechen?\n\n{{ signature }}",
+            ),
+        },
+    ),
+    (
+        "Renewal reminder",
+        "flag",
+        "renewal_no_contact",
+        {
+            "en": (
+                "Your {{ plan }} plan renews on {{ renewal_date }}",
+                "Hi {{ first_name }},\n\nyour {{ plan }} plan renews on {{ renewal_date }}. "
+                "If anything should change, let me know.\n\n{{ signature }}",
+            ),
+            "de": (
+                "Ihr Tarif {{ plan }} verlängert sich am {{ renewal_date }}",
+                "Hallo {{ first_name }},\n\nIhr Tarif {{ plan }} verlängert sich am "
+                "{{ renewal_date }}. Sagen Sie mir Bescheid, wenn sich etwas ändern "
+                "soll.\n\n{{ signature }}",
+            ),
+        },
+    ),
+    (
+        "Help with getting started",
+        "flag",
+        "stalled_onboarding",
+        {
+            "en": (
+                "Can we help you get started, {{ first_name }}?",
+                "Hi {{ first_name }},\n\nit looks like getting started is taking longer than "
+                "planned. I am happy to walk you through the next step.\n\n{{ signature }}",
+            ),
+        },
+    ),
+    (
+        "Win-back",
+        "win_back",
+        "",
+        {
+            "en": (
+                "{{ business_name }} misses you",
+                "Hi {{ first_name }},\n\nit has been a while since you left. We have "
+                "improved a lot: would you like to give us another try?\n\n{{ signature }}",
+            ),
+        },
+    ),
+]
+
+
+def add_starter_templates(apps, schema_editor):
+    EmailTemplate = apps.get_model("retention", "EmailTemplate")
+    Translation = apps.get_model("retention", "EmailTemplateTranslation")
+    FollowUpRule = apps.get_model("retention", "FollowUpRule")
+    for position, (name, trigger, flag_key, versions) in enumerate(STARTERS, start=1):
+        template, created = EmailTemplate.objects.get_or_create(name=name)
+        if not created:
+            continue
+        for language, (subject, body) in versions.items():
+            Translation.objects.create(
+                template=template, language=language, subject=subject, body_text=body
+            )
+        FollowUpRule.objects.create(
+            name=name,
+            trigger=trigger,
+            flag_key=flag_key,
+            template=template,
+            position=position,
+            active=False,
+        )
+
 
 class Migration(migrations.Migration):
 
@@ -127,4 +232,5 @@ class Migration(migrations.Migration):
                 'indexes': [models.Index(condition=models.Q(('status', 'queued')), fields=['next_attempt_at', 'id'], name='outbox_due_idx'), models.Index(condition=models.Q(('status', 'sending')), fields=['lease_until'], name='outbox_lease_idx'), models.Index(fields=['customer', '-created_at'], name='outbox_customer_idx'), models.Index(fields=['customer', '-sent_at', '-id'], name='outbox_timeline_idx'), models.Index(fields=['status', '-created_at', '-id'], name='outbox_list_idx')],
             },
         ),
+        migrations.RunPython(add_starter_templates, migrations.RunPython.noop),
     ]
