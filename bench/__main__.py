@@ -35,6 +35,7 @@ def main() -> int:
     from django.db import connection
 
     from . import load, pages, recompute
+    from . import outbox as outbox_bench
 
     started = time.monotonic()
     print("Migrating ...")
@@ -46,6 +47,7 @@ def main() -> int:
     print(f"Timing pages ({pages.RUNS} runs each after {pages.WARM_UPS} warm-ups) ...")
     timings = pages.run(data)
     constant, constant_lines = pages.query_counts_constant(timings)
+    outbox_result = outbox_bench.run()
     failing = [timing for timing in timings if not timing.passed]
     recompute_failures = risk_result.failures
 
@@ -79,6 +81,8 @@ def main() -> int:
         "",
         f"query count constant: {'yes' if constant else 'no'}",
         *(f"- {line}" for line in constant_lines),
+        "",
+        *outbox_bench.section(outbox_result),
     ]
     if failing:
         slowest = max(failing, key=lambda timing: timing.median_ms)
@@ -98,7 +102,8 @@ def main() -> int:
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"Written to {RESULTS}")
-    return 0 if constant and not failing and not recompute_failures else 1
+    passed = constant and not failing and not recompute_failures and outbox_result.passed
+    return 0 if passed else 1
 
 
 def table(timings) -> list[str]:
