@@ -304,3 +304,45 @@ def test_a_line_break_in_an_address_fails_that_email_over_smtp(settings, templat
     fine.refresh_from_db()
     assert fine.status == Status.SENT
     assert [rcpt for _id, rcpt, _raw in recorder.messages] == [[fine.to_email]]
+
+
+def test_what_the_smtp_server_receives_parses_back_to_the_email(settings, template):
+    """The SMTP path writes the MIME bytes itself: a mail program must read them back."""
+    from email import message_from_bytes, policy
+
+    from retention.models import EmailTemplateTranslation
+
+    EmailTemplateTranslation.objects.create(
+        template=template,
+        language="de",
+        subject="Grüße, {{ first_name }} – schön, dass Sie da sind",
+        body_text="Hallo {{ first_name }},\n\n" + "Straße " * 40 + "\n.\nEnde {{ signature }}",
+    )
+    customer = CustomerFactory(
+        name="Jürgen\r\nBcc: victim@example.com Groß",
+        marketing_consent=True,
+        preferred_language="de",
+    )
+    email = queue_email(customer, template)
+    recorder = Recorder()
+    with SMTPServer(recorder) as server:
+        for name, value in server.settings().items():
+            setattr(settings, name, value)
+        assert outbox.deliver().sent == 1
+    ((message_id, rcpt, raw),) = recorder.messages
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert rcpt == [customer.email] and message_id == email.message_id
+    assert parsed["Subject"] == "Grüße, Jürgen – schön, dass Sie da sind"
+    assert parsed["To"].addresses[0].display_name == "Jürgen Bcc: victim@example.com Groß"
+    assert parsed["To"].addresses[0].addr_spec == customer.email
+    assert parsed["Bcc"] is None
+    assert parsed["Message-ID"] == email.message_id
+    assert parsed["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    assert parsed["List-Unsubscribe"].startswith("<http")
+    text = parsed.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    html = parsed.get_body(("html",)).get_content()
+    assert text.startswith("Hallo Jürgen,\n\n" + "Straße " * 40)
+    assert "\n.\nEnde" in text  # a line with a lone dot survives SMTP's dot-stuffing
+    assert "Hallo Jürgen" in html and "/retention/o/" in html
+    email.refresh_from_db()
+    assert email.subject == parsed["Subject"]
