@@ -39,6 +39,8 @@ class Result:
     duplicates: int
     missing: int
     queries: int
+    cpu_seconds: float  # of this process (render, build, SMTP client, SQL client)
+    load: float  # the machine's 1-minute load average when the run started
 
     @property
     def per_second(self) -> float:
@@ -157,9 +159,11 @@ def run(log=print) -> Result:
                 "OUTBOX_BATCH_SIZE": BATCH_SIZE,
             }
             with override_settings(**smtp), CaptureQueriesContext(connection) as queries:
-                started = time.perf_counter()
+                load_before = os.getloadavg()[0]
+                started, cpu_started = time.perf_counter(), time.process_time()
                 outcome = outbox.deliver()
                 seconds = time.perf_counter() - started
+                cpu_seconds = time.process_time() - cpu_started
         finally:
             sink.terminate()
             sink.wait(timeout=30)
@@ -172,6 +176,8 @@ def run(log=print) -> Result:
         duplicates=sum(count - 1 for count in received.values() if count > 1),
         missing=len(expected - set(received)),
         queries=len(queries.captured_queries),
+        cpu_seconds=cpu_seconds,
+        load=load_before,
     )
     OutgoingEmail.objects.filter(idempotency_key__startswith=KEY_PREFIX).delete()
     return result
@@ -179,11 +185,12 @@ def run(log=print) -> Result:
 
 def table(result: Result) -> list[str]:
     return [
-        "| emails | seconds | emails/s | target /s | accepted by the server | missing | "
-        "sent twice | SQL queries | result |",
-        "|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+        "| emails | seconds | emails/s | target /s | worker CPU ms/email | load avg | "
+        "accepted by the server | missing | sent twice | SQL queries | result |",
+        "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
         f"| {result.emails:,} | {result.seconds:.1f} | {result.per_second:.0f} | "
-        f"{TARGET_PER_SECOND} | {result.accepted:,} | {result.missing} | {result.duplicates} | "
+        f"{TARGET_PER_SECOND} | {1000 * result.cpu_seconds / max(result.emails, 1):.2f} | "
+        f"{result.load:.1f} | {result.accepted:,} | {result.missing} | {result.duplicates} | "
         f"{result.queries:,} | {'PASS' if result.passed else 'FAIL'} |",
     ]
 
