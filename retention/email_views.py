@@ -155,10 +155,12 @@ class EmailTemplateListView(StaffRequiredMixin, View):
         if term:
             templates = templates.filter(name__icontains=term)
         page = Paginator(templates, PER_PAGE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
         context = {
             "page": page,
             "q": term,
-            "query": f"q={term}" if term else "",
+            "query": query.urlencode(),
             "can_edit": request.user.has_perm("retention.change_emailtemplate"),
             "tab": "templates",
         }
@@ -267,13 +269,19 @@ class RuleListView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         rules = FollowUpRule.objects.select_related("template")
         active = request.GET.get("active", "")
+        term = request.GET.get("q", "").strip()
         if active in ("1", "0"):
             rules = rules.filter(active=active == "1")
+        if term:
+            rules = rules.filter(Q(name__icontains=term) | Q(template__name__icontains=term))
         page = Paginator(rules, PER_PAGE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
         context = {
             "page": page,
             "active": active,
-            "query": f"active={active}" if active else "",
+            "q": term,
+            "query": query.urlencode(),
             "can_edit": request.user.has_perm("retention.change_followuprule"),
             "tab": "rules",
         }

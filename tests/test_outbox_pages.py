@@ -210,6 +210,12 @@ def test_a_manager_creates_and_edits_a_rule(manager_client, template):
     assert "Choose the risk flag" in response.content.decode()
     page = manager_client.get(reverse("retention:rules"), {"active": "1"})
     assert list(page.context["page"]) == [rule]
+    assert list(manager_client.get(reverse("retention:rules"), {"q": "miss"}).context["page"]) == [
+        rule
+    ]
+    assert (
+        list(manager_client.get(reverse("retention:rules"), {"active": "0"}).context["page"]) == []
+    )
 
 
 # --- Sending by hand: customer page and at-risk queue -----------------------------------
