@@ -35,6 +35,7 @@ def main() -> int:
     from django.db import connection
 
     from . import load, loyalty, onboarding, pages, recompute
+    from . import outbox as outbox_bench
     from . import surveys as survey_bench
 
     started = time.monotonic()
@@ -52,6 +53,7 @@ def main() -> int:
     print("Timing the survey pages ...")
     survey_lines, surveys_passed = survey_bench.run(data)
     constant, constant_lines = pages.query_counts_constant(timings)
+    outbox_result = outbox_bench.run()
     failing = [timing for timing in timings if not timing.passed]
     recompute_failures = risk_result.failures
 
@@ -88,6 +90,7 @@ def main() -> int:
         "",
         *survey_lines,
         *loyalty_lines,
+        *outbox_bench.section(outbox_result),
     ]
     if failing:
         slowest = max(failing, key=lambda timing: timing.median_ms)
@@ -107,7 +110,7 @@ def main() -> int:
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"Written to {RESULTS}")
-    passed = constant and not failing and not recompute_failures
+    passed = constant and not failing and not recompute_failures and outbox_result.passed
     return 0 if passed and surveys_passed and loyalty_passed else 1
 
 

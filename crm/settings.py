@@ -148,7 +148,11 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # --- Email ------------------------------------------------------------------
 # EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587 or
 # filemail:///path/to/folder. Default: print to the console.
-vars().update(env.email_url("EMAIL_URL", default="consolemail://"))
+_email = env.email_url("EMAIL_URL", default="consolemail://")
+if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not _email["EMAIL_FILE_PATH"]:
+    # EMAIL_URL=filemail:// (make run): one file per connection in $VAR_DIR/mail.
+    _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
+vars().update(_email)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
 
@@ -181,6 +185,10 @@ CELERY_BEAT_SCHEDULE = {
     "nightly-risk-recompute": {
         "task": "retention.tasks.nightly_risk_recompute",
         "schedule": crontab(hour=RISK_NIGHTLY_HOUR, minute=RISK_NIGHTLY_MINUTE),
+    },
+    "sweep-outbox": {
+        "task": "retention.tasks.sweep_outbox",
+        "schedule": env.int("OUTBOX_SWEEP_SECONDS", default=60),
     },
     "purge-old-import-jobs": {
         "task": "customers.tasks.purge_old_import_jobs",
@@ -227,14 +235,28 @@ TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
-# Surveys: where links in emails point, link lifetime, reminders, the NPS rhythm, abuse limits.
-SITE_URL = env.str("SITE_URL", default="http://localhost:8000")
+# Surveys: link lifetime, reminders, the NPS rhythm, abuse limits (SITE_URL: see below).
 SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
 SURVEY_REMINDER_AFTER_DAYS = env.int("SURVEY_REMINDER_AFTER_DAYS", default=5)
 SURVEY_NPS_EVERY_MONTHS = env.int("SURVEY_NPS_EVERY_MONTHS", default=6)
 SURVEY_RATE_LIMIT_PER_IP = env.int("SURVEY_RATE_LIMIT_PER_IP", default=300)
 SURVEY_RATE_LIMIT_PER_TOKEN = env.int("SURVEY_RATE_LIMIT_PER_TOKEN", default=30)
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
+# --- Follow-up emails and the outbox --------------------------------------------
+# Where links in emails point (surveys, unsubscribe, open pixel, the staff notice's link).
+SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+EMAIL_OPEN_TRACKING = env.bool("EMAIL_OPEN_TRACKING", default=True)
+FOLLOWUP_MIN_DAYS_BETWEEN = env.int("FOLLOWUP_MIN_DAYS_BETWEEN", default=7)
+FOLLOWUP_MAX_PER_MONTH = env.int("FOLLOWUP_MAX_PER_MONTH", default=3)
+FOLLOWUP_QUIET_HOURS_START = env.int("FOLLOWUP_QUIET_HOURS_START", default=20)
+FOLLOWUP_QUIET_HOURS_END = env.int("FOLLOWUP_QUIET_HOURS_END", default=8)
+UNSUBSCRIBE_LINK_MAX_AGE_DAYS = env.int("UNSUBSCRIBE_LINK_MAX_AGE_DAYS", default=365)
+OUTBOX_BATCH_SIZE = env.int("OUTBOX_BATCH_SIZE", default=200)
+OUTBOX_MARK_EVERY = env.int("OUTBOX_MARK_EVERY", default=20)
+OUTBOX_SMTP_CONNECTIONS = env.int("OUTBOX_SMTP_CONNECTIONS", default=4)
+OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
+OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 
 LOGGING = {
     "version": 1,

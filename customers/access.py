@@ -36,6 +36,9 @@ ROLE_PERMISSIONS = {
         "retention.view_reward",
         "retention.view_coupon",
         "retention.change_coupon",
+        "retention.view_outgoingemail",
+        "retention.view_emailtemplate",
+        "retention.view_followuprule",
     ],
     ACCOUNT_MANAGER: [
         "customers.view_customer",
@@ -66,6 +69,15 @@ ROLE_PERMISSIONS = {
         "retention.view_reward",
         "retention.view_coupon",
         "retention.change_coupon",
+        "retention.view_outgoingemail",
+        "retention.add_outgoingemail",
+        "retention.change_outgoingemail",
+        "retention.view_emailtemplate",
+        "retention.add_emailtemplate",
+        "retention.change_emailtemplate",
+        "retention.view_followuprule",
+        "retention.add_followuprule",
+        "retention.change_followuprule",
     ],
 }
 ADMIN_APPS = ("customers", "retention", "surveys")

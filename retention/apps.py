@@ -12,10 +12,11 @@ class RetentionConfig(AppConfig):
         from customers.models import Customer
 
         from . import panels as retention_panels
-        from . import signals
+        from . import placeholders, signals
+        from .email_signal import UNOPENED_EMAILS
         from .onboarding_signal import STALLED_ONBOARDING
         from .receivers import start_onboarding_on_entry
-        from .timeline import checklist_step_entries, risk_event_entries
+        from .timeline import checklist_step_entries, email_entries, risk_event_entries
 
         for signal in [*signals.BUILT_IN, STALLED_ONBOARDING]:
             signals.register(signal)
@@ -46,3 +47,9 @@ class RetentionConfig(AppConfig):
         post_delete.connect(
             reconcile_after_account_deleted, sender=PointsAccount, dispatch_uid="loyalty_merge"
         )
+
+        # Follow-up emails (issue 4)
+        signals.register(UNOPENED_EMAILS)
+        placeholders.register_built_in()
+        timeline.register_source("email", email_entries)
+        panels.register_panel("followups", retention_panels.followups_panel)

@@ -22,7 +22,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Interaction
 
-from . import signals
+from . import followups, signals
 from .models import (
     LEVEL_RANK,
     CustomerRisk,
@@ -408,6 +408,8 @@ def compute_chunk(
         _write_rows(RiskEvent, _EVENT_COLUMNS, [e for e in events if (e[0], e[4]) not in already])
     outcome.rose = len(rises)
     _notify_owners(rises, id_from, id_to)
+    # The owner's email about the rise, queued in this same transaction (issue 3 → 4).
+    followups.queue_owner_notices([(a.customer_id, a.level) for a in rises], as_of=as_of)
     return outcome
 
 

@@ -8,7 +8,7 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from . import risk
+from . import followups, outbox, risk
 from .models import RiskRun
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,46 @@ def compute_risk_chunk(run_id: int, id_from: int, id_to: int) -> None:
     ).update(status=RiskRun.Status.DONE, finished_at=timezone.now())
     if finished:
         logger.info("Risk run %s finished", run_id)
+        if run.as_of == timezone.localdate():
+            # Follow-ups read the flags and rises this run wrote (a backfill sends nothing).
+            queue_followups.delay(run.as_of.isoformat())
+
+
+# --- Follow-up emails and the outbox -------------------------------------------------
+
+
+@shared_task(acks_late=True, autoretry_for=(Exception,), max_retries=3, retry_backoff=True)
+def queue_followups(as_of: str | None = None) -> int:
+    """Queue the day's rule follow-ups. Safe to run twice: each (rule, customer, day) once."""
+    return followups.queue_rule_followups(as_of=date.fromisoformat(as_of) if as_of else None)
+
+
+@shared_task(acks_late=True)
+def deliver_outbox() -> int:
+    """Claim and send due emails until none is left. Several may run at once (SKIP LOCKED).
+
+    acks_late: a worker killed mid-batch leaves its rows "sending" under a lease;
+    the sweeper re-queues them once the lease expires.
+    """
+    outcome = outbox.deliver()
+    if outcome.sent or outcome.errors:
+        logger.info(
+            "Outbox: %s sent, %s retrying, %s failed, %s not sent",
+            outcome.sent,
+            outcome.retrying,
+            outcome.failed,
+            outcome.cancelled,
+        )
+    return outcome.sent
+
+
+@shared_task
+def sweep_outbox() -> int:
+    """Beat, every minute: re-queue rows stuck in flight, then send what is due."""
+    requeued = outbox.release_expired_leases()
+    if outbox.has_due():
+        deliver_outbox.delay()
+    return requeued
 
 
 @shared_task

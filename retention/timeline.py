@@ -8,7 +8,7 @@ from customers.models import Customer
 from customers.timeline import TimelineEntry
 
 from . import signals
-from .models import ChecklistStep, PointsEntry, RiskEvent
+from .models import ChecklistStep, OutgoingEmail, PointsEntry, RiskEvent
 
 BADGES = {
     RiskEvent.Kind.LEVEL_UP: "danger",
@@ -124,6 +124,40 @@ def points_entries(customer: Customer, until: datetime | None, limit: int) -> li
                 actor=(author.get_full_name() or author.get_username()) if author else "",
                 detail=detail,
                 badge=LOYALTY_BADGES.get(entry.kind, "secondary"),
+            )
+        )
+    return entries
+
+
+def email_entries(customer: Customer, until: datetime | None, limit: int) -> list[TimelineEntry]:
+    """Follow-up emails sent to the customer (not the notices sent about them to staff)."""
+    emails = OutgoingEmail.objects.filter(
+        customer=customer,
+        kind__in=OutgoingEmail.CUSTOMER_KINDS,
+        status=OutgoingEmail.Status.SENT,
+    ).select_related("created_by", "rule")
+    if until is not None:
+        emails = emails.filter(sent_at__lte=until)
+    entries = []
+    for email in emails.order_by("-sent_at", "-id")[:limit]:
+        if email.created_by:
+            actor = email.created_by.get_full_name() or email.created_by.get_username()
+        else:
+            actor = ""
+        details = [email.rule.name if email.rule else str(email.get_kind_display())]
+        if email.opened_at:
+            details.append(_("opened"))
+        entries.append(
+            TimelineEntry(
+                occurred_at=email.sent_at,
+                source="email",
+                pk=email.pk,
+                kind="email_sent",
+                kind_label=_("Email sent"),
+                title=email.subject,
+                actor=actor,
+                detail=" · ".join(str(d) for d in details),
+                badge="info",
             )
         )
     return entries

@@ -14,6 +14,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 HOST="${HOST:-127.0.0.1}"
 PORT="${PORT:-8000}"
 export DEBUG="${DEBUG:-1}"
+# Emails go to files in var/mail (and the Outbox page), never to real people.
+export EMAIL_URL="${EMAIL_URL:-filemail://}"
 PY=.venv/bin/python
 
 say() { printf 'run-dev: %s\n' "$*" >&2; }

@@ -23,6 +23,8 @@ PUBLIC = {
     "surveys:answer",
     "retention:loyalty_card",
 }
+# Reached from an email with a signed token (tests/test_outbox_public.py checks them).
+PUBLIC |= {"retention:unsubscribe", "retention:unsubscribe_one_click", "retention:email_open"}
 
 
 def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
@@ -89,6 +91,32 @@ def survey_urls(customer, survey) -> dict[str, str]:
     }
 
 
+def email_urls(customer) -> dict[str, str]:
+    from retention.models import EmailTemplate, FollowUpRule, OutgoingEmail
+
+    template = EmailTemplate.objects.create(name="Hello")
+    rule = FollowUpRule.objects.create(name="R", trigger="flag", flag_key="x", template=template)
+    email = OutgoingEmail.objects.create(
+        customer=customer, kind="manual", to_email="a@example.org", idempotency_key="k"
+    )
+    return {
+        "retention:outbox": reverse("retention:outbox"),
+        "retention:outbox_detail": reverse("retention:outbox_detail", args=[email.pk]),
+        "retention:outbox_retry": reverse("retention:outbox_retry", args=[email.pk]),
+        "retention:email_templates": reverse("retention:email_templates"),
+        "retention:email_template_create": reverse("retention:email_template_create"),
+        "retention:email_template_edit": reverse(
+            "retention:email_template_edit", args=[template.pk]
+        ),
+        "retention:email_template_preview": reverse("retention:email_template_preview"),
+        "retention:rules": reverse("retention:rules"),
+        "retention:rule_create": reverse("retention:rule_create"),
+        "retention:rule_edit": reverse("retention:rule_edit", args=[rule.pk]),
+        "retention:send_followup": reverse("retention:send_followup", args=[customer.pk]),
+        "retention:signature": reverse("retention:signature"),
+    }
+
+
 @pytest.fixture
 def urls(admin_user):
     from surveys.models import Survey
@@ -100,7 +128,11 @@ def urls(admin_user):
     run = RiskRun.objects.create(as_of=timezone.localdate())
     checklist = checklist_start(customer=customer, template=ChecklistTemplateFactory())
     survey = Survey.objects.get(kind="exit")
-    return {**staff_urls(customer, other, job, run, checklist), **survey_urls(customer, survey)}
+    return {
+        **staff_urls(customer, other, job, run, checklist),
+        **survey_urls(customer, survey),
+        **email_urls(customer),
+    }
 
 
 def _named_routes(resolver=None, namespace="") -> set[str]:

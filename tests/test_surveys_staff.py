@@ -5,6 +5,7 @@ import io
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.urls import reverse
 from django.utils import timezone
@@ -101,10 +102,10 @@ def test_copy_link_shows_a_working_link_once(manager_client, client, customer):
     )
     assert page.status_code == 200
     link = page.context["url"]
-    assert link.startswith("http://localhost:8000/surveys/answer/")
+    assert link.startswith(settings.SITE_URL + "/surveys/answer/")
     invitation = SurveyInvitation.objects.get()
     assert invitation.status == "link" and mail.outbox == []
-    assert client.get(link.removeprefix("http://localhost:8000")).status_code == 200
+    assert client.get(link.removeprefix(settings.SITE_URL)).status_code == 200
 
 
 def test_the_customer_page_card_lists_invitations_and_offers_sending(manager_client, customer):

@@ -1,5 +1,13 @@
 """Retention models, one module per concern; import them from here."""
 
+from .email import (
+    EmailTemplate,
+    EmailTemplateTranslation,
+    EmailUnsubscribe,
+    FollowUpRule,
+    OutgoingEmail,
+    StaffProfile,
+)
 from .loyalty import (
     Coupon,
     CustomerBadge,
@@ -46,4 +54,10 @@ __all__ = [
     "PointsMonth",
     "Reward",
     "Tier",
+    "EmailTemplate",
+    "EmailTemplateTranslation",
+    "EmailUnsubscribe",
+    "FollowUpRule",
+    "OutgoingEmail",
+    "StaffProfile",
 ]

@@ -1,0 +1,448 @@
+"""Staff pages for follow-up emails (outbox, templates, rules, sending) and the public
+pages customers reach from an email (unsubscribe, one-click unsubscribe, open pixel)."""
+
+import base64
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.db.models import Q
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone, translation
+from django.utils.decorators import method_decorator
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.utils.translation import gettext as _
+from django.views import View
+from django.views.decorators.csrf import csrf_exempt
+
+from customers import access
+from customers.links import BadLink, bad_link_response, read_token
+from customers.models import Customer
+from customers.views import StaffRequiredMixin
+
+from . import email_rendering, followups, outbox, placeholders
+from .email_forms import (
+    EmailTemplateForm,
+    FollowUpRuleForm,
+    OutboxFilterForm,
+    PreviewForm,
+    SendFollowUpForm,
+    SignatureForm,
+    TranslationFormSet,
+)
+from .models import (
+    EmailTemplate,
+    EmailTemplateTranslation,
+    EmailUnsubscribe,
+    FollowUpRule,
+    OutgoingEmail,
+    StaffProfile,
+)
+
+PER_PAGE = 25
+
+
+def _safe_next(request: HttpRequest, default: str) -> str:
+    target = request.POST.get("next") or request.GET.get("next") or ""
+    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
+    return target if target and allowed else default
+
+
+# --- The outbox ------------------------------------------------------------------
+
+
+class OutboxView(StaffRequiredMixin, View):
+    permission_required = "retention.view_outgoingemail"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        form = OutboxFilterForm(request.GET)
+        emails = OutgoingEmail.objects.select_related("customer", "template", "rule").defer(
+            "body_text", "body_html"
+        )
+        if form.is_valid():
+            data = form.cleaned_data
+            if data["status"]:
+                emails = emails.filter(status=data["status"])
+            if data["kind"]:
+                emails = emails.filter(kind=data["kind"])
+            if data["q"]:
+                term = data["q"].strip()
+                emails = emails.filter(
+                    Q(customer__search_text__contains=term.lower())
+                    | Q(subject__icontains=term)
+                    | Q(to_email__iexact=term)
+                )
+        else:
+            emails = emails.none()
+        page = Paginator(emails.order_by("-created_at", "-id"), PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {"form": form, "page": page, "query": query.urlencode(), "tab": "outbox"}
+        return render(request, "retention/email/outbox.html", context)
+
+
+class OutboxDetailView(StaffRequiredMixin, View):
+    permission_required = "retention.view_outgoingemail"
+
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        email = get_object_or_404(
+            OutgoingEmail.objects.select_related(
+                "customer__company",
+                "customer__owner__staff_profile",
+                "customer__risk",
+                "template",
+                "rule",
+                "recipient_user",
+                "created_by",
+            ),
+            pk=pk,
+        )
+        rendered, preview_error = None, ""
+        if email.status == OutgoingEmail.Status.SENT:
+            rendered = email_rendering.RenderedEmail(
+                email.language, email.subject, email.body_text, email.body_html
+            )
+        else:
+            # Not sent yet: what it would look like if it were sent now.
+            translations = {
+                email.template_id: list(
+                    EmailTemplateTranslation.objects.filter(template_id=email.template_id)
+                )
+            }
+            try:
+                rendered = outbox.render(email, translations)
+            except ValueError as error:
+                preview_error = str(error)
+        context = {
+            "email": email,
+            "rendered": rendered,
+            "preview_error": preview_error,
+            "can_retry": email.status == OutgoingEmail.Status.FAILED
+            and request.user.has_perm("retention.change_outgoingemail"),
+            "tab": "outbox",
+        }
+        return render(request, "retention/email/outbox_detail.html", context)
+
+
+class OutboxRetryView(StaffRequiredMixin, View):
+    permission_required = "retention.change_outgoingemail"
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        email = get_object_or_404(OutgoingEmail, pk=pk)
+        if email.status != OutgoingEmail.Status.FAILED:
+            messages.error(request, _("Only a failed email can be retried."))
+        else:
+            outbox.email_retry(email=email)
+            messages.success(request, _("The email is queued again."))
+        return redirect("retention:outbox_detail", pk=pk)
+
+
+# --- Templates -----------------------------------------------------------------------
+
+
+class EmailTemplateListView(StaffRequiredMixin, View):
+    permission_required = "retention.view_emailtemplate"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        term = request.GET.get("q", "").strip()
+        templates = EmailTemplate.objects.prefetch_related("translations")
+        if term:
+            templates = templates.filter(name__icontains=term)
+        page = Paginator(templates, PER_PAGE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {
+            "page": page,
+            "q": term,
+            "query": query.urlencode(),
+            "can_edit": request.user.has_perm("retention.change_emailtemplate"),
+            "tab": "templates",
+        }
+        return render(request, "retention/email/templates.html", context)
+
+
+class EmailTemplateEditView(StaffRequiredMixin, View):
+    """Create (pk None) or edit a template with one version per language."""
+
+    permission_required = "retention.change_emailtemplate"
+
+    def _objects(self, pk: int | None) -> EmailTemplate:
+        if pk is None:
+            if not self.request.user.has_perm("retention.add_emailtemplate"):
+                raise PermissionDenied(_("Your role does not allow this."))
+            return EmailTemplate()
+        return get_object_or_404(EmailTemplate, pk=pk)
+
+    def _render(self, request, template, form, formset, status=200) -> HttpResponse:
+        context = {
+            "template_obj": template,
+            "form": form,
+            "formset": formset,
+            "placeholders": placeholders.registered().values(),
+            "preview_customer": request.GET.get("customer", ""),
+            "tab": "templates",
+        }
+        return render(request, "retention/email/template_form.html", context, status=status)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        template = self._objects(pk)
+        initial = [] if pk else [{"language": email_rendering.FALLBACK_LANGUAGE}]
+        formset = TranslationFormSet(instance=template, initial=initial)
+        return self._render(request, template, EmailTemplateForm(instance=template), formset)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        template = self._objects(pk)
+        form = EmailTemplateForm(request.POST, instance=template)
+        formset = TranslationFormSet(request.POST, instance=template)
+        if not (form.is_valid() and formset.is_valid()):
+            return self._render(request, template, form, formset, status=422)
+        with transaction.atomic():
+            template = form.save()
+            formset.instance = template
+            formset.save()
+        messages.success(request, _("Template “%(name)s” saved.") % {"name": template.name})
+        return redirect("retention:email_templates")
+
+
+class EmailTemplatePreviewView(StaffRequiredMixin, View):
+    """htmx: the unsaved text of one language, rendered for a chosen customer."""
+
+    permission_required = "retention.view_emailtemplate"
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        # Sent from the template form: one translation's fields carry its formset prefix.
+        prefix = request.POST.get("prefix", "")
+        fields = ("language", "subject", "body_text", "body_html")
+        data = {
+            name: request.POST.get(f"{prefix}-{name}" if prefix else name, "") for name in fields
+        }
+        data["customer"] = request.POST.get("preview_customer", "")
+        form = PreviewForm(data)
+        context: dict = {"error": ""}
+        if not form.is_valid():
+            context["error"] = _("Choose a language to preview.")
+            return render(request, "retention/email/_preview.html", context)
+        data = form.cleaned_data
+        customer = self._customer(request, data["customer"].strip())
+        if customer is None:
+            context["error"] = _("No customer found with that email or ID.")
+            return render(request, "retention/email/_preview.html", context)
+        unknown = email_rendering.unknown_placeholders(
+            data["subject"], data["body_text"], data["body_html"]
+        )
+        row = EmailTemplateTranslation(
+            language=data["language"],
+            subject=data["subject"],
+            body_text=data["body_text"],
+            body_html=data["body_html"],
+        )
+        context.update(
+            {
+                "customer": customer,
+                "rendered": email_rendering.render_follow_up(customer, row),
+                "unknown": sorted(unknown),
+            }
+        )
+        return render(request, "retention/email/_preview.html", context)
+
+    def _customer(self, request, value: str) -> Customer | None:
+        customers = email_rendering.customers_for_rendering()
+        if not value:
+            return customers.filter(archived_at__isnull=True).order_by("pk").first()
+        if value.isdigit():
+            return customers.filter(pk=int(value)).first()
+        return customers.filter(email__iexact=value).order_by("pk").first()
+
+
+# --- Rules -----------------------------------------------------------------------------
+
+
+class RuleListView(StaffRequiredMixin, View):
+    permission_required = "retention.view_followuprule"
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        rules = FollowUpRule.objects.select_related("template")
+        active = request.GET.get("active", "")
+        term = request.GET.get("q", "").strip()
+        if active in ("1", "0"):
+            rules = rules.filter(active=active == "1")
+        if term:
+            rules = rules.filter(Q(name__icontains=term) | Q(template__name__icontains=term))
+        page = Paginator(rules, PER_PAGE).get_page(request.GET.get("page"))
+        query = request.GET.copy()
+        query.pop("page", None)
+        context = {
+            "page": page,
+            "active": active,
+            "q": term,
+            "query": query.urlencode(),
+            "can_edit": request.user.has_perm("retention.change_followuprule"),
+            "tab": "rules",
+        }
+        return render(request, "retention/email/rules.html", context)
+
+
+class RuleEditView(StaffRequiredMixin, View):
+    permission_required = "retention.change_followuprule"
+
+    def _rule(self, pk: int | None) -> FollowUpRule:
+        if pk is None:
+            if not self.request.user.has_perm("retention.add_followuprule"):
+                raise PermissionDenied(_("Your role does not allow this."))
+            return FollowUpRule()
+        return get_object_or_404(FollowUpRule, pk=pk)
+
+    def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        rule = self._rule(pk)
+        context = {"form": FollowUpRuleForm(instance=rule), "rule": rule, "tab": "rules"}
+        return render(request, "retention/email/rule_form.html", context)
+
+    def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
+        rule = self._rule(pk)
+        form = FollowUpRuleForm(request.POST, instance=rule)
+        if not form.is_valid():
+            context = {"form": form, "rule": rule, "tab": "rules"}
+            return render(request, "retention/email/rule_form.html", context, status=422)
+        rule = form.save()
+        messages.success(request, _("Rule “%(name)s” saved.") % {"name": rule.name})
+        return redirect("retention:rules")
+
+
+# --- Sending one by hand, and the signature ---------------------------------------------
+
+
+class SendFollowUpView(StaffRequiredMixin, View):
+    permission_required = "retention.add_outgoingemail"
+
+    def _context(self, request, customer, form) -> dict:
+        return {
+            "customer": customer,
+            "form": form,
+            "blocked": followups.why_not_reachable(customer),
+            "next": _safe_next(request, customer.get_absolute_url()),
+        }
+
+    def get(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, customer_id, action="change")
+        context = self._context(request, customer, SendFollowUpForm())
+        return render(request, "retention/email/send_followup.html", context)
+
+    def post(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, customer_id, action="change")
+        form = SendFollowUpForm(request.POST)
+        if form.is_valid():
+            try:
+                email = followups.followup_send_manual(
+                    customer=customer, template=form.cleaned_data["template"], user=request.user
+                )
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                if email.next_attempt_at > timezone.now() + timedelta(minutes=1):
+                    when = timezone.localtime(email.next_attempt_at)
+                    messages.success(
+                        request,
+                        _("Follow-up queued; quiet hours: it goes out at %(time)s.")
+                        % {"time": when.strftime("%H:%M")},
+                    )
+                else:
+                    messages.success(
+                        request, _("Follow-up to %(name)s queued.") % {"name": customer.name}
+                    )
+                return redirect(_safe_next(request, customer.get_absolute_url()))
+        context = self._context(request, customer, form)
+        return render(request, "retention/email/send_followup.html", context, status=422)
+
+
+class SignatureView(StaffRequiredMixin, View):
+    """Each staff member edits their own signature (the {{ signature }} placeholder)."""
+
+    def get(self, request: HttpRequest) -> HttpResponse:
+        profile = StaffProfile.objects.filter(user=request.user).first()
+        form = SignatureForm(instance=profile)
+        return render(request, "retention/email/signature.html", {"form": form, "tab": "me"})
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        profile = StaffProfile.objects.filter(user=request.user).first()
+        form = SignatureForm(request.POST, instance=profile or StaffProfile(user=request.user))
+        if not form.is_valid():
+            context = {"form": form, "tab": "me"}
+            return render(request, "retention/email/signature.html", context, status=422)
+        form.save()
+        messages.success(request, _("Your signature is saved."))
+        return redirect("retention:signature")
+
+
+# --- Public pages: reached from an email, no login ----------------------------------------
+
+
+def _unsubscribe_customer(token: str) -> Customer:
+    max_age = timedelta(days=settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS)
+    customer_id = read_token("unsubscribe", token, max_age=max_age)
+    customer = Customer.objects.filter(pk=customer_id).first()
+    if customer is None:
+        raise BadLink()
+    return customer
+
+
+class UnsubscribeView(View):
+    """GET asks for one click (mail scanners follow links); POST unsubscribes."""
+
+    def get(self, request: HttpRequest, token: str) -> HttpResponse:
+        return self._page(request, token, done=False)
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        return self._page(request, token, done=True)
+
+    def _page(self, request, token: str, *, done: bool) -> HttpResponse:
+        try:
+            customer = _unsubscribe_customer(token)
+        except BadLink as error:
+            return bad_link_response(request, error)
+        if done:
+            followups.customer_unsubscribe(customer=customer, source=EmailUnsubscribe.Source.LINK)
+        already = not done and EmailUnsubscribe.objects.filter(customer=customer).exists()
+        with translation.override(customer.preferred_language):
+            context = {
+                "business_name": settings.BUSINESS_NAME,
+                "done": done,
+                "already": already,
+                "language": customer.preferred_language,
+            }
+            return render(request, "public/unsubscribe.html", context)
+
+
+@method_decorator(csrf_exempt, name="dispatch")
+class UnsubscribeOneClickView(View):
+    """RFC 8058: the mail program POSTs here (no cookie, no CSRF token) to unsubscribe."""
+
+    def post(self, request: HttpRequest, token: str) -> HttpResponse:
+        try:
+            customer = _unsubscribe_customer(token)
+        except BadLink as error:
+            return bad_link_response(request, error)
+        followups.customer_unsubscribe(customer=customer, source=EmailUnsubscribe.Source.ONE_CLICK)
+        return HttpResponse(status=200, content_type="text/plain")
+
+
+TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
+
+
+def email_open(request: HttpRequest, token: str) -> HttpResponse:
+    """The open pixel: records the first open; always answers with the image."""
+    if settings.EMAIL_OPEN_TRACKING:
+        try:
+            email_id = read_token("open", token, max_age=timedelta(days=365))
+        except BadLink:
+            email_id = None
+        if email_id is not None:
+            outbox.record_open(email_id)
+    response = HttpResponse(TRANSPARENT_GIF, content_type="image/gif")
+    response["Cache-Control"] = "no-store, private"
+    return response
