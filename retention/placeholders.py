@@ -102,6 +102,31 @@ BUILT_IN = [
 ]
 
 
+def _onboarding_link(customer: Customer) -> str:
+    return link_url("onboarding_public", make_token("onboarding", customer.pk))
+
+
+def _loyalty_card_link(customer: Customer) -> str:
+    return link_url("retention:loyalty_card", make_token("loyalty", customer.pk))
+
+
+def _points_balance(customer: Customer) -> str:
+    from .models import PointsAccount  # one query, only for templates that use it
+
+    balance = (
+        PointsAccount.objects.filter(customer=customer).values_list("balance", flat=True).first()
+    )
+    return formats.number_format(balance or 0, force_grouping=True)
+
+
+# Links and figures of the other retention features (onboarding, loyalty).
+FEATURES = [
+    ("onboarding_link", _("Onboarding progress page link"), _onboarding_link),
+    ("loyalty_card_link", _("Loyalty card link"), _loyalty_card_link),
+    ("points_balance", _("Points balance"), _points_balance),
+]
+
+
 def register_built_in() -> None:
-    for name, label, value in BUILT_IN:
+    for name, label, value in [*BUILT_IN, *FEATURES]:
         register(name, label, value)

@@ -13,6 +13,7 @@ class SurveysConfig(AppConfig):
         from retention import signals
 
         from . import receivers
+        from .events import response_submitted
         from .panels import survey_panel
         from .risk_signals import DETRACTOR_NPS, PASSIVE_NPS
         from .timeline import survey_response_entries
@@ -24,6 +25,7 @@ class SurveysConfig(AppConfig):
         post_save.connect(
             receivers.exit_survey_on_churn, sender=Customer, dispatch_uid="surveys_exit_on_churn"
         )
+        response_submitted.connect(receivers.reward_feedback, dispatch_uid="surveys_loyalty")
         post_save.connect(
             receivers.exit_survey_on_cancellation,
             sender=Interaction,

@@ -28,3 +28,10 @@ def exit_survey_on_cancellation(sender, instance: Interaction, created: bool, **
     exit_invitation_create(
         customer=instance.customer, trigger=SurveyInvitation.Trigger.CANCELLATION
     )
+
+
+def reward_feedback(sender, response, customer, **kwargs) -> None:
+    """Feedback is rewarded: the loyalty survey bonus, once per response (same transaction)."""
+    from retention.loyalty import award_feedback
+
+    award_feedback(customer=customer, response_id=response.pk)

@@ -4,6 +4,7 @@ from datetime import date
 from email.utils import getaddresses
 
 import pytest
+from django.conf import settings
 from django.core import mail
 from django.test import override_settings
 
@@ -78,13 +79,30 @@ def test_every_built_in_placeholder_is_registered():
 
 
 def test_a_placeholder_another_feature_registers_is_used(grace):
-    placeholders.register("points_balance", "Points", lambda customer: "1,250")
+    placeholders.register("stamps", "Stamps", lambda customer: "1,250")
     try:
-        assert (
-            "You have 1,250 points" in render(grace, body="You have {{points_balance}} points").text
-        )
+        assert "You have 1,250 stamps" in render(grace, body="You have {{stamps}} stamps").text
     finally:
-        placeholders._registry.pop("points_balance")
+        placeholders._registry.pop("stamps")
+
+
+def test_onboarding_and_loyalty_card_links_open_this_customers_pages(grace, client):
+    rendered = render(grace, body="Steps: {{ onboarding_link }} Card: {{ loyalty_card_link }}")
+    onboarding_url = rendered.text.split("Steps: ")[1].split()[0]
+    card_url = rendered.text.split("Card: ")[1].split()[0]
+    assert read_token("onboarding", onboarding_url.rstrip("/").split("/")[-1]) == grace.pk
+    assert read_token("loyalty", card_url.rstrip("/").split("/")[-1]) == grace.pk
+    site = settings.SITE_URL
+    assert client.get(onboarding_url.removeprefix(site)).status_code == 200
+    assert client.get(card_url.removeprefix(site)).status_code == 200
+
+
+def test_points_balance(grace):
+    from retention import loyalty
+
+    assert "[0]" in render(grace, body="[{{ points_balance }}]").text
+    loyalty.points_earn(customer=grace, points=1250, reason="Welcome", source_key="t:1")
+    assert "[1,250]" in render(grace, body="[{{ points_balance }}]").text
 
 
 def test_no_account_manager_falls_back_to_the_team(settings):

@@ -162,6 +162,16 @@ def test_answering_stores_every_answer_and_tells_the_account_manager(client, cus
     assert "answered 5" in notice.message and "detractor" in notice.message
 
 
+def test_answering_earns_the_loyalty_survey_bonus_once(client, customer):
+    from retention.models import LoyaltySettings, PointsAccount
+
+    bonus = LoyaltySettings.load().survey_bonus
+    invitation, token = invitation_with_token(customer=customer)
+    client.post(url(token), {nps_field(invitation): "9"})
+    client.post(url(token), {nps_field(invitation): "9"})  # the link works once
+    assert PointsAccount.objects.get(customer=customer).balance == bonus > 0
+
+
 def test_a_promoter_answer_notifies_nobody(client, customer):
     invitation, token = invitation_with_token(customer=customer)
     client.post(url(token), {nps_field(invitation): "10"})
