@@ -260,29 +260,3 @@ def time_staff_pages(data: Dataset, survey: Survey) -> list[Measure]:
 def _expect(response, status: int, url: str) -> None:
     if response.status_code != status:
         raise pages.BenchError(f"{url} answered {response.status_code}, expected {status}")
-
-
-def main() -> int:
-    """`python -m bench.surveys`: only the survey timings (on the bench data set)."""
-    import os
-    import sys
-
-    os.environ["DJANGO_SETTINGS_MODULE"] = "bench.settings"
-    if not os.environ.get("DATABASE_URL", "").startswith(("postgres://", "postgresql://")):
-        print("Needs DATABASE_URL=postgres://... (with-services.sh sets it)", file=sys.stderr)
-        return 2
-    import django
-
-    django.setup()
-    from django.core.management import call_command
-
-    from . import load
-
-    call_command("migrate", verbosity=0)
-    lines, passed = run(load.ensure_loaded())
-    print("\n".join(lines))
-    return 0 if passed else 1
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
