@@ -219,7 +219,7 @@ class SurveyResponse(models.Model):
         indexes = [
             # NPS per period reads only these columns: an index-only scan.
             models.Index(
-                fields=["survey", "submitted_at", "nps_score"], name="response_survey_time_idx"
+                fields=["survey", "submitted_at", "nps_score"], name="response_period_idx"
             ),
             models.Index(fields=["customer", "-submitted_at"], name="response_customer_idx"),
         ]
