@@ -179,6 +179,8 @@ class SurveyInvitation(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="invitation_customer_idx"),
             models.Index(fields=["survey", "-created_at"], name="invitation_survey_idx"),
+            # The results page's counts per status: an index-only scan.
+            models.Index(fields=["survey", "status", "used_at"], name="invitation_counts_idx"),
             # The reminder job: sent, not answered, not reminded yet.
             models.Index(
                 fields=["sent_at"],
@@ -215,7 +217,10 @@ class SurveyResponse(models.Model):
         verbose_name_plural = _("survey responses")
         permissions = [("export_responses", _("Can export survey answers to CSV"))]
         indexes = [
-            models.Index(fields=["survey", "submitted_at"], name="response_survey_time_idx"),
+            # NPS per period reads only these columns: an index-only scan.
+            models.Index(
+                fields=["survey", "submitted_at", "nps_score"], name="response_period_idx"
+            ),
             models.Index(fields=["customer", "-submitted_at"], name="response_customer_idx"),
         ]
 
@@ -242,6 +247,8 @@ class Answer(models.Model):
         verbose_name_plural = _("answers")
         indexes = [
             models.Index(fields=["question", "choice"], name="answer_question_choice_idx"),
+            # Averages of scales and ratings: an index-only scan.
+            models.Index(fields=["question", "number"], name="answer_question_number_idx"),
             # Written answers, newest first (ids follow submission order).
             models.Index(fields=["question", "id"], name="answer_question_id_idx"),
         ]

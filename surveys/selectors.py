@@ -81,7 +81,7 @@ def number_summaries(survey: Survey) -> dict[int, dict]:
         Answer.objects.filter(question__survey=survey, number__isnull=False)
         .values("question_id")
         .order_by()
-        .annotate(average=Avg("number"), count=Count("id"))
+        .annotate(average=Avg("number"), count=Count("number"))
     )
     return {row["question_id"]: row for row in rows}
 

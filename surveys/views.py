@@ -226,7 +226,11 @@ class SurveyAnswersView(StaffRequiredMixin, View):
             search = form.cleaned_data["q"].strip()
             question_id = form.cleaned_data["question"]
         answers = selectors.text_answers(text_questions, search=search, question_id=question_id)
-        page = Paginator(answers, PER_PAGE).get_page(request.GET.get("page"))
+        # Deep pages: skip the offset over ids only, then load just this page's rows.
+        page = Paginator(answers.values_list("pk", flat=True), PER_PAGE).get_page(
+            request.GET.get("page")
+        )
+        page.object_list = list(answers.filter(pk__in=list(page.object_list)))
         query = request.GET.copy()
         query.pop("page", None)
         context = {"survey": survey, "form": form, "page": page, "query": query.urlencode()}
