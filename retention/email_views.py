@@ -172,7 +172,7 @@ class EmailTemplateEditView(StaffRequiredMixin, View):
 
     permission_required = "retention.change_emailtemplate"
 
-    def _objects(self, pk: int | None) -> EmailTemplate:
+    def _template(self, pk: int | None) -> EmailTemplate:
         if pk is None:
             if not self.request.user.has_perm("retention.add_emailtemplate"):
                 raise PermissionDenied(_("Your role does not allow this."))
@@ -191,13 +191,13 @@ class EmailTemplateEditView(StaffRequiredMixin, View):
         return render(request, "retention/email/template_form.html", context, status=status)
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        template = self._objects(pk)
+        template = self._template(pk)
         initial = [] if pk else [{"language": email_rendering.FALLBACK_LANGUAGE}]
         formset = TranslationFormSet(instance=template, initial=initial)
         return self._render(request, template, EmailTemplateForm(instance=template), formset)
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
-        template = self._objects(pk)
+        template = self._template(pk)
         form = EmailTemplateForm(request.POST, instance=template)
         formset = TranslationFormSet(request.POST, instance=template)
         if not (form.is_valid() and formset.is_valid()):

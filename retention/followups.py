@@ -280,11 +280,9 @@ def queue_owner_notices(rises: list[tuple[int, str]], *, as_of: date) -> int:
         for customer_id, level in rises
         if customer_id in owners
     ]
+    # Not sent from here: a run has many chunks, and the follow-up task at the end of the
+    # run (or the sweeper, within a minute) sends them all in one go.
     OutgoingEmail.objects.bulk_create(rows, ignore_conflicts=True)
-    if rows:
-        from .outbox import enqueue_delivery
-
-        enqueue_delivery()
     return len(rows)
 
 

@@ -67,7 +67,10 @@ def compute_risk_chunk(run_id: int, id_from: int, id_to: int) -> None:
 @shared_task(acks_late=True, autoretry_for=(Exception,), max_retries=3, retry_backoff=True)
 def queue_followups(as_of: str | None = None) -> int:
     """Queue the day's rule follow-ups. Safe to run twice: each (rule, customer, day) once."""
-    return followups.queue_rule_followups(as_of=date.fromisoformat(as_of) if as_of else None)
+    queued = followups.queue_rule_followups(as_of=date.fromisoformat(as_of) if as_of else None)
+    if outbox.has_due():  # the run's notices to account managers, too
+        deliver_outbox.delay()
+    return queued
 
 
 @shared_task(acks_late=True)

@@ -353,3 +353,38 @@ def test_expired_unsubscribe_link_gets_the_friendly_page(client, settings, conse
         response = client.get(url)
     assert response.status_code == 410
     assert "This link has expired" in response.content.decode()
+
+
+@pytest.mark.parametrize("route", ["retention:email_templates", "retention:rules"])
+def test_template_and_rule_lists_have_a_fixed_query_count(
+    manager_client, route, django_assert_max_num_queries
+):
+    from .outbox_helpers import make_rule
+
+    for i in range(2):
+        make_rule(make_template(f"T{i}", en=("s", "b"), de=("s", "b")))
+    with django_assert_max_num_queries(12) as few:
+        manager_client.get(reverse(route))
+    for i in range(2, 30):
+        make_rule(make_template(f"T{i}", en=("s", "b"), de=("s", "b")))
+    with django_assert_max_num_queries(len(few.captured_queries)):
+        response = manager_client.get(reverse(route))
+    assert len(response.context["page"].object_list) == 25
+
+
+def test_a_manual_follow_up_in_quiet_hours_says_when_it_goes_out(
+    manager_client, settings, consenting, template
+):
+    import time_machine
+
+    settings.FOLLOWUP_QUIET_HOURS_START, settings.FOLLOWUP_QUIET_HOURS_END = 20, 8
+    night = timezone.now().replace(hour=22, minute=0)
+    with time_machine.travel(night, tick=False):
+        response = manager_client.post(
+            reverse("retention:send_followup", args=[consenting.pk]),
+            {"template": template.pk},
+            follow=True,
+        )
+    assert "it goes out at 08:00" in response.content.decode()
+    email = OutgoingEmail.objects.get()
+    assert (email.status, timezone.localtime(email.next_attempt_at).hour) == ("queued", 8)
