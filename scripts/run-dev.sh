@@ -26,6 +26,7 @@ if [[ "${SKIP_SEED:-0}" == "1" ]]; then
 else
     "$PY" manage.py seed_demo --if-empty
     "$PY" manage.py seed_onboarding
+    "$PY" manage.py seed_loyalty
 fi
 # Today's churn-risk flags (idempotent; the worker's beat recomputes them nightly).
 "$PY" manage.py compute_risk
