@@ -17,7 +17,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='customerrisk',
-            index=models.Index(condition=models.Q(('level__in', ['medium', 'high']), ('resolved_at__isnull', True)), fields=['-score'], include=('snoozed_until',), name='risk_open_cases_idx'),
+            index=models.Index(condition=models.Q(('level__in', ['medium', 'high']), ('resolved_at__isnull', True)), fields=['-score'], include=('customer', 'snoozed_until'), name='risk_open_cases_idx'),
         ),
         # The at-risk queue excludes archived customers with NOT EXISTS over this
         # small index (a few percent of customers) instead of joining them all. It is
