@@ -1,4 +1,5 @@
-"""The queue's count and its rows come from two queries (perf): they must agree."""
+"""The queue after the perf work: count and rows from two queries agree, and each
+row's action forms (rendered once per page, then stamped) act on that row."""
 
 from datetime import timedelta
 
@@ -6,8 +7,9 @@ import pytest
 from django.utils import timezone
 
 from retention import queue
+from retention.views import CaseActions
 
-from .test_queue import QUEUE, at_risk, queued
+from .test_queue import QUEUE, action, at_risk, queued
 
 pytestmark = pytest.mark.django_db
 
@@ -52,3 +54,18 @@ def test_a_snooze_that_ended_brings_the_case_back(admin_client):
     response = admin_client.get(QUEUE)
     assert queued(response) == ["Back"]
     assert response.context["page"].paginator.count == 1
+
+
+def test_each_row_acts_on_its_own_customer(admin_client, manager):
+    owned = at_risk(owner=manager, name="Owned")
+    unowned = at_risk(score=80, level="high", name="Unowned")
+
+    html = admin_client.get(QUEUE).content.decode()
+
+    for case in (owned, unowned):
+        for name in ("assign", "outreach", "snooze", "resolve"):
+            assert f'action="{action(case.customer, name)}"' in html
+    assert f'action="{action(unowned.customer, "claim")}"' in html
+    assert f'action="{action(owned.customer, "claim")}"' not in html
+    assert str(CaseActions.PLACEHOLDER) not in html
+    assert html.count('name="csrfmiddlewaretoken"') >= 2 * 4
