@@ -127,10 +127,12 @@ class QueueView(QueueWorkerMixin, View):
         else:
             cases = counted = CustomerRisk.objects.none()
         paginator = CountedPaginator(cases, settings.CUSTOMERS_PER_PAGE, counted=counted)
-        page = paginator.get_page(request.GET.get("page"))
+        with queue.serial_plans():
+            page = paginator.get_page(request.GET.get("page"))
+            risks = list(page.object_list)
         today = timezone.localdate()
         actions = CaseActions(request, is_admin=is_admin)
-        rows = [_row_context(risk, today, actions) for risk in page.object_list]
+        rows = [_row_context(risk, today, actions) for risk in risks]
         query = data.copy()
         query.pop("page", None)
         last_run = RiskRun.objects.first() if is_admin else None
