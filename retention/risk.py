@@ -8,11 +8,12 @@ the database, chunks are independent (several workers can take them), and the
 same data gives the same rows, so re-running a day is harmless.
 """
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
 from json import loads as json_loads
 from types import MappingProxyType
+from typing import NamedTuple
 
 from django.db import connection, models, transaction
 from django.db.models import Max, QuerySet
@@ -37,8 +38,9 @@ from .models import (
 DEFAULT_CHUNK_SIZE = 5000
 
 
-@dataclass(frozen=True)
-class FlagResult:
+# Named tuples rather than dataclasses: the nightly job makes one Assessment per
+# customer (~100,000), and a frozen dataclass costs several times more to build.
+class FlagResult(NamedTuple):
     key: str
     weight: int
     contribution: float
@@ -53,12 +55,11 @@ class FlagResult:
         }
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     customer_id: int
     score: int | None
     level: str
-    flags: list[FlagResult] = field(default_factory=list)
+    flags: list[FlagResult] = []  # noqa: RUF012 (never mutated: each assessment builds its own)
     signals_with_data: tuple[str, ...] = ()
 
     @property
@@ -139,20 +140,20 @@ class _Scorer:
                 )
             )
 
-    def assess(
-        self, customer_id: int, status: str, facts_by_signal: dict[str, signals.Facts]
-    ) -> Assessment:
-        """Score one customer from each signal's facts (pure: no database)."""
+    def assess(self, customer_id: int, status: str, facts: list[signals.Facts]) -> Assessment:
+        """Score one customer from each signal's facts, in registry order (pure: no database)."""
         onboarding = status == Customer.Status.ONBOARDING
         total_weight = 0
         flagged = []
         with_data = []
-        for key, signal, params, weight, onboarding_weight in self.entries:
+        for (key, signal, params, weight, onboarding_weight), signal_facts in zip(
+            self.entries, facts, strict=True
+        ):
             if onboarding:
                 weight = onboarding_weight
             if not weight:
                 continue
-            finding = signal.evaluate(facts_by_signal[key], params)
+            finding = signal.evaluate(signal_facts, params)
             if finding is None:
                 continue  # no data: left out, the others re-normalised
             with_data.append(key)
@@ -180,7 +181,9 @@ def assess(
 ) -> Assessment:
     """Score one customer from each signal's facts (pure: no database)."""
     customer_id = next(iter(facts_by_signal.values())).customer_id
-    return _Scorer(config).assess(customer_id, status, facts_by_signal)
+    scorer = _Scorer(config)
+    facts = [facts_by_signal[entry[0]] for entry in scorer.entries]
+    return scorer.assess(customer_id, status, facts)
 
 
 NO_FACTS = MappingProxyType({})
@@ -258,24 +261,29 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
-    sources = [(key, own_facts.get(key), *slice_) for key, slice_ in layout.items()]
+    # In registry order, as the scorer expects them.
+    sources = [(own_facts.get(key), *slice_) for key, slice_ in layout.items()]
     scorer = _Scorer(config)
     zone = timezone.get_current_timezone()
+    make_facts = tuple.__new__  # Facts without the keyword-handling constructor
     assessments = []
     for pk, status, customer_since, created_on, renewal_date in customers:
         row = row_by_customer.get(pk)
-        facts_by_signal = {}
-        for key, own, names, start, stop in sources:
+        facts = []
+        for own, names, start, stop in sources:
             if own is not None:
-                facts = own.get(pk, NO_FACTS)
+                aggregates = own.get(pk, NO_FACTS)
             elif row is None:
-                facts = NO_FACTS  # no interactions at all
+                aggregates = NO_FACTS  # no interactions at all
             else:
-                facts = dict(zip(names, row[start:stop], strict=True))
-            facts_by_signal[key] = signals.Facts(
-                pk, status, customer_since, created_on, renewal_date, as_of, facts, zone
+                aggregates = dict(zip(names, row[start:stop], strict=True))
+            facts.append(
+                make_facts(
+                    signals.Facts,
+                    (pk, status, customer_since, created_on, renewal_date, as_of, aggregates, zone),
+                )
             )
-        assessments.append(scorer.assess(pk, status, facts_by_signal))
+        assessments.append(scorer.assess(pk, status, facts))
     return assessments
 
 

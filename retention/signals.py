@@ -109,17 +109,20 @@ def registered() -> dict[str, Signal]:
     return dict(_registry)
 
 
-def _days(since: datetime | date | None, facts: Facts) -> int | None:
-    """Whole local days from `since` to the facts' date."""
+def _days(since: datetime | date | None, when: "Facts | date") -> int | None:
+    """Whole local days from `since` to `when` (a date, or the facts' date)."""
     if since is None:
         return None
+    zone = None
+    if isinstance(when, Facts):
+        zone, when = when.zone, when.as_of
     if isinstance(since, datetime):
         # astimezone() directly when the zone is known: localdate() re-checks and
         # looks the zone up on each of the job's ~250,000 calls.
-        day = since.astimezone(facts.zone).date() if facts.zone else timezone.localdate(since)
+        day = since.astimezone(zone).date() if zone else timezone.localdate(since)
     else:
         day = since
-    return (facts.as_of - day).days
+    return (when - day).days
 
 
 def _window_start(end: datetime, params: Params) -> datetime:

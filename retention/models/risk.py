@@ -102,12 +102,15 @@ class CustomerRisk(models.Model):
         verbose_name = _("customer risk")
         verbose_name_plural = _("customer risks")
         indexes = [
-            # The at-risk queue: open cases by score.
+            # The at-risk queue: open cases already in its order (highest score first),
+            # so a page reads ~page x 25 entries instead of sorting every open case;
+            # the customer and snoozed_until are included so that counting the queue
+            # needs no table visits.
             models.Index(
-                "level",
-                models.F("score").desc(),
-                name="risk_queue_idx",
+                fields=["-score"],
+                name="risk_open_cases_idx",
                 condition=models.Q(level__in=["medium", "high"], resolved_at__isnull=True),
+                include=["customer", "snoozed_until"],
             ),
         ]
 
