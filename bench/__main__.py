@@ -88,6 +88,8 @@ def main() -> int:
         f"query count constant: {'yes' if constant else 'no'}",
         *(f"- {line}" for line in constant_lines),
         "",
+        *onboarding.figures_lines(),
+        "",
         *survey_lines,
         *loyalty_lines,
         *outbox_bench.section(outbox_result),

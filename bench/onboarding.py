@@ -102,3 +102,23 @@ def ensure_checklists(log=print) -> None:
         cursor.execute(f"ANALYZE {checklists}")
         cursor.execute(f"ANALYZE {steps}")
     log(f"Onboarding: {len(plans):,} checklists running")
+
+
+def figures_lines(runs: int = 5) -> list[str]:
+    """The overview caches its completion figures for ten minutes; what a refresh costs."""
+    import statistics
+    import time
+
+    from retention import onboarding
+
+    since = timezone.localdate() - timedelta(days=365)
+    durations = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        onboarding.completion_figures(since=since)
+        durations.append((time.perf_counter() - started) * 1000)
+    return [
+        f"Onboarding completion figures (cached 10 minutes by the overview): "
+        f"{statistics.median(durations):.1f} ms median to recompute over "
+        f"{Checklist.objects.count():,} checklists.",
+    ]

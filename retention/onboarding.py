@@ -10,6 +10,7 @@ required step has been overdue for more than ONBOARDING_STALL_DAYS.
 import statistics
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, When
@@ -213,6 +214,19 @@ def auto_start(customer: Customer) -> Checklist | None:
     if template is None or not template.steps.exists():
         return None
     return checklist_start(customer=customer, template=template)
+
+
+FIGURES_CACHE_SECONDS = 600
+
+
+def cached_completion_figures(*, since: date) -> dict:
+    """completion_figures for the overview, recomputed at most every ten minutes: they
+    aggregate every checklist of the year, and the overview is opened all day long."""
+    return cache.get_or_set(
+        f"onboarding-figures:{since.isoformat()}",
+        lambda: completion_figures(since=since),
+        FIGURES_CACHE_SECONDS,
+    )
 
 
 def completion_figures(*, since: date | None = None) -> dict:

@@ -110,7 +110,9 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
             "rows": rows,
             "query": query.urlencode(),
             "stall_days": stall_days,
-            "figures": onboarding.completion_figures(since=today - timedelta(days=FIGURES_DAYS)),
+            "figures": onboarding.cached_completion_figures(
+                since=today - timedelta(days=FIGURES_DAYS)
+            ),
             "can_edit_templates": request.user.has_perm("retention.change_checklisttemplate"),
         }
         return render(request, "retention/onboarding/overview.html", context)

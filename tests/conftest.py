@@ -8,6 +8,15 @@ from customers.access import ACCOUNT_MANAGER, ADMIN, STAFF
 from .factories import CustomerFactory, UserFactory
 
 
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Every test starts with an empty cache (cached figures, rate-limit counters)."""
+    from django.core.cache import cache
+
+    cache.clear()
+    yield
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="alice_admin", role=ADMIN, is_staff=True)

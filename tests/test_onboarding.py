@@ -221,6 +221,17 @@ class TestCompletionFigures:
         assert figures["median_days"] == 7
         assert figures["stuck_steps"] == [("Upload your logo", 1), ("Welcome call", 1)]
 
+    def test_the_overview_shows_them_and_keeps_them_ten_minutes(self, manager_client):
+        checklist = start()
+        for title in ("Welcome call", "Upload your logo"):
+            onboarding.step_complete(step=step(checklist, title))
+        url = reverse("retention:onboarding")
+        assert manager_client.get(url).context["figures"]["completed"] == 1
+        start()
+        assert manager_client.get(url).context["figures"]["started"] == 1  # cached
+        with time_machine.travel(timezone.now() + timedelta(minutes=11)):
+            assert manager_client.get(url).context["figures"]["started"] == 2
+
     def test_nothing_started(self):
         figures = onboarding.completion_figures()
         assert figures["completion_rate"] is None
