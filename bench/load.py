@@ -9,6 +9,7 @@ interactions) and one with a short history, so a later run finds them again.
 
 import random
 import time
+import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -397,7 +398,9 @@ class Loader:
         pk = self.first_customer + index
         first, last = rng.choice(FIRST_NAMES), rng.choice(LAST_NAMES)
         name = f"{first} {last}"
-        email = f"{first}.{last}.{index}@mail.example".lower().replace(" ", "").replace("'", "")
+        # ASCII like the addresses the app's forms and import accept (François → francois).
+        local = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore")
+        email = f"{local.decode()}.{index}@mail.example".lower().replace(" ", "").replace("'", "")
         if index == 0:
             email = LONGEST_EMAIL
         elif index == 1:

@@ -183,6 +183,13 @@ def recipient_name(email: OutgoingEmail) -> str:
     return email_rendering.single_line(name)
 
 
+def idna_address(address: str) -> str:
+    """An internationalised domain (anna@müller.de, which the forms accept) in its
+    ASCII form. A non-ASCII local part still fails: it needs SMTPUTF8."""
+    local, _at, domain = address.rpartition("@")
+    return f"{local}@{domain.encode('idna').decode('ascii')}" if domain else address
+
+
 def build_message(
     email: OutgoingEmail,
     rendered: email_rendering.RenderedEmail,
@@ -197,7 +204,7 @@ def build_message(
         url = placeholders.link_url("retention:unsubscribe_one_click", token)
         headers["List-Unsubscribe"] = f"<{url}>"
         headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
-    to = formataddr((recipient_name(email), email.to_email))
+    to = formataddr((recipient_name(email), idna_address(email.to_email)))
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
@@ -302,7 +309,9 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
                     _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
                     outcome.failed += 1
                     continue
-                future = senders.submit(message, recipient_name(email), email.to_email)
+                future = senders.submit(
+                    message, recipient_name(email), idna_address(email.to_email)
+                )
                 in_flight[future] = (email, rendered)
             if not in_flight:
                 break

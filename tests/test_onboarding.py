@@ -388,11 +388,11 @@ class TestStaffScreens:
         template = ChecklistTemplateFactory()
         for _ in range(3):
             start(template=template, start_on=today() - timedelta(days=20))
-        with django_assert_max_num_queries(15):
+        with django_assert_max_num_queries(16):
             manager_client.get(reverse("retention:onboarding"))
         for _ in range(30):
             start(template=template, start_on=today() - timedelta(days=20))
-        with django_assert_max_num_queries(15):
+        with django_assert_max_num_queries(16):
             response = manager_client.get(reverse("retention:onboarding"))
         assert len(response.context["rows"]) == 25
 

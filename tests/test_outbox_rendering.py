@@ -225,3 +225,10 @@ def test_unknown_user_for_signature_uses_manager_name(grace):
     grace.owner = other
     grace.save()
     assert "Xena Y" in render(grace, body="{{ signature }}").text
+
+
+def test_an_internationalised_domain_is_sent_in_its_ascii_form():
+    from retention.outbox import idna_address
+
+    assert idna_address("anna@müller.example") == "anna@xn--mller-kva.example"
+    assert idna_address("plain@example.org") == "plain@example.org"
