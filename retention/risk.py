@@ -140,7 +140,9 @@ class _Scorer:
                 )
             )
 
-    def assess(self, customer_id: int, status: str, facts: list[signals.Facts]) -> Assessment:
+    def assess(
+        self, customer_id: int, status: str, facts: list[signals.Facts | None]
+    ) -> Assessment:
         """Score one customer from each signal's facts, in registry order (pure: no database)."""
         onboarding = status == Customer.Status.ONBOARDING
         total_weight = 0
@@ -151,8 +153,8 @@ class _Scorer:
         ):
             if onboarding:
                 weight = onboarding_weight
-            if not weight:
-                continue
+            if not weight or signal_facts is None:
+                continue  # None: a chunk_facts signal with no row for the customer, no data
             finding = signal.evaluate(signal_facts, params)
             if finding is None:
                 continue  # no data: left out, the others re-normalised
@@ -160,6 +162,12 @@ class _Scorer:
             total_weight += weight
             if finding.flagged:
                 flagged.append((signal, weight, finding.evidence))
+        return self.finish(customer_id, total_weight, flagged, with_data)
+
+    def finish(
+        self, customer_id: int, total_weight: int, flagged: list[tuple], with_data: list[str]
+    ) -> Assessment:
+        """The score and level from the weights of the signals with data and the flags."""
         if total_weight == 0:
             return Assessment(customer_id, None, RiskLevel.LOW)
         if not flagged:
@@ -261,29 +269,71 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
-    # In registry order, as the scorer expects them.
-    sources = [(own_facts.get(key), *slice_) for key, slice_ in layout.items()]
     scorer = _Scorer(config)
+    # Per profile (onboarding or not), the signals that count, in registry order, each
+    # with where its facts come from. Evaluating and scoring in this one loop, with no
+    # per-customer list of facts in between, halved the Python time of a chunk; a
+    # customer missing from a signal's own data has no data for it (see
+    # signals.ChunkFacts) and is skipped without building facts at all.
+    plans = {}
+    for onboarding in (False, True):
+        plan = []
+        for (key, signal, params, weight, onboarding_weight), key_layout in zip(
+            scorer.entries, layout.items(), strict=True
+        ):
+            weight = onboarding_weight if onboarding else weight
+            if weight:  # 0 or disabled: left out, as if it had no data
+                names, start, stop = key_layout[1]
+                plan.append(
+                    (
+                        key,
+                        signal,
+                        signal.evaluate,
+                        params,
+                        weight,
+                        own_facts.get(key),
+                        names,
+                        start,
+                        stop,
+                    )
+                )
+        plans[onboarding] = plan
+    onboarding_status = Customer.Status.ONBOARDING
     zone = timezone.get_current_timezone()
     make_facts = tuple.__new__  # Facts without the keyword-handling constructor
+    Facts = signals.Facts
+    finish = scorer.finish
     assessments = []
     for pk, status, customer_since, created_on, renewal_date in customers:
         row = row_by_customer.get(pk)
-        facts = []
-        for own, names, start, stop in sources:
+        total_weight = 0
+        flagged = []
+        with_data = []
+        for key, signal, evaluate, params, weight, own, names, start, stop in plans[
+            status == onboarding_status
+        ]:
             if own is not None:
-                aggregates = own.get(pk, NO_FACTS)
+                aggregates = own.get(pk)
+                if aggregates is None:
+                    continue  # no row in the feature's own data: no data
             elif row is None:
                 aggregates = NO_FACTS  # no interactions at all
             else:
                 aggregates = dict(zip(names, row[start:stop], strict=True))
-            facts.append(
+            finding = evaluate(
                 make_facts(
-                    signals.Facts,
+                    Facts,
                     (pk, status, customer_since, created_on, renewal_date, as_of, aggregates, zone),
-                )
+                ),
+                params,
             )
-        assessments.append(scorer.assess(pk, status, facts))
+            if finding is None:
+                continue  # no data: left out, the others re-normalised
+            with_data.append(key)
+            total_weight += weight
+            if finding.flagged:
+                flagged.append((signal, weight, finding.evidence))
+        assessments.append(finish(pk, total_weight, flagged, with_data))
     return assessments
 
 
