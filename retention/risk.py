@@ -386,13 +386,16 @@ def compute_chunk(
         else timezone.now()
     )
     outcome = ChunkOutcome(seen=len(scored_ids))
+    # The day as ISO text in the rows written: json.dumps calls its Python `default`
+    # for every date object (~250,000 on a first run), and the ORM path parses it back.
+    day = as_of.isoformat()
     risks, snapshots, events, rises = [], [], [], []
     for assessment in assessments:
         customer_id, score, level = assessment.customer_id, assessment.score, assessment.level
         flags = assessment.flags_json
         old = current.get(customer_id)
         if old is None:
-            old_score, old_level, level_since = None, RiskLevel.LOW, as_of
+            old_score, old_level, level_since = None, RiskLevel.LOW, day
             snoozed_until, resolution, resolution_reason, resolved_at = None, "", "", None
         else:
             (
@@ -409,7 +412,7 @@ def compute_chunk(
             ) = old
             if computed_for > as_of:
                 # A newer day is already stored: a backfill of a past day writes history only.
-                snapshots.append((customer_id, as_of, score, level, assessment.contributions))
+                snapshots.append((customer_id, day, score, level, assessment.contributions))
                 continue
             if old_score == score and old_level == level and _same_flags(old_flags, flags):
                 continue  # unchanged: nothing to write, nothing serialised
@@ -417,7 +420,7 @@ def compute_chunk(
         risen = LEVEL_RANK[level] > LEVEL_RANK[old_level]
         level_changed = level != old_level
         if level_changed:
-            level_since = as_of
+            level_since = day
         if risen:
             # A rise brings a snoozed or resolved customer back into the queue.
             snoozed_until, resolution, resolution_reason, resolved_at = None, "", "", None
@@ -428,7 +431,7 @@ def compute_chunk(
                 level,
                 flags,
                 old_score,
-                as_of,
+                day,
                 level_since,
                 snoozed_until,
                 resolution,
@@ -436,7 +439,7 @@ def compute_chunk(
                 resolved_at,
             )
         )
-        snapshots.append((customer_id, as_of, score, level, assessment.contributions))
+        snapshots.append((customer_id, day, score, level, assessment.contributions))
         if level_changed:
             events.append(
                 (
@@ -570,16 +573,23 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+FEW_RISES = 200
+
+
 def _notify_owners(rises: list[Assessment], id_from: int, id_to: int) -> None:
     if not rises:
         return
-    # The chunk's owned customers in one range query (an IN list of thousands of ids
-    # cost more than the rows).
+    customers = Customer.objects.filter(owner__isnull=False)
+    if len(rises) <= FEW_RISES:
+        # A usual night: a few rises per chunk, read by id rather than the whole chunk.
+        customers = customers.filter(pk__in=[a.customer_id for a in rises])
+    else:
+        # The chunk's owned customers in one range query (an IN list of thousands of ids
+        # cost more than the rows).
+        customers = customers.filter(pk__gte=id_from, pk__lt=id_to)
     owned = {
         pk: (owner_id, name)
-        for pk, owner_id, name in Customer.objects.filter(
-            pk__gte=id_from, pk__lt=id_to, owner__isnull=False
-        ).values_list("pk", "owner_id", "name")
+        for pk, owner_id, name in customers.values_list("pk", "owner_id", "name")
     }
     message = _("%(name)s is now at %(level)s risk (score %(score)s).")
     levels = {level: str(label).lower() for level, label in RiskLevel.choices}
