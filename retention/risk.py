@@ -8,6 +8,9 @@ the database, chunks are independent (several workers can take them), and the
 same data gives the same rows, so re-running a day is harmless.
 """
 
+import itertools
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
@@ -15,7 +18,7 @@ from json import loads as json_loads
 from types import MappingProxyType
 from typing import NamedTuple
 
-from django.db import connection, models, transaction
+from django.db import connection, connections, models, transaction
 from django.db.models import Max, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -140,7 +143,9 @@ class _Scorer:
                 )
             )
 
-    def assess(self, customer_id: int, status: str, facts: list[signals.Facts]) -> Assessment:
+    def assess(
+        self, customer_id: int, status: str, facts: list[signals.Facts | None]
+    ) -> Assessment:
         """Score one customer from each signal's facts, in registry order (pure: no database)."""
         onboarding = status == Customer.Status.ONBOARDING
         total_weight = 0
@@ -151,8 +156,8 @@ class _Scorer:
         ):
             if onboarding:
                 weight = onboarding_weight
-            if not weight:
-                continue
+            if not weight or signal_facts is None:
+                continue  # None: a chunk_facts signal with no row for the customer, no data
             finding = signal.evaluate(signal_facts, params)
             if finding is None:
                 continue  # no data: left out, the others re-normalised
@@ -160,6 +165,12 @@ class _Scorer:
             total_weight += weight
             if finding.flagged:
                 flagged.append((signal, weight, finding.evidence))
+        return self.finish(customer_id, total_weight, flagged, with_data)
+
+    def finish(
+        self, customer_id: int, total_weight: int, flagged: list[tuple], with_data: list[str]
+    ) -> Assessment:
+        """The score and level from the weights of the signals with data and the flags."""
         if total_weight == 0:
             return Assessment(customer_id, None, RiskLevel.LOW)
         if not flagged:
@@ -212,8 +223,17 @@ def _fetch(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> list[Assessment]:
-    """Assess customers with id_from <= id < id_to who existed on `as_of`.
+class ChunkData(NamedTuple):
+    """What scoring a chunk reads from the database (read_chunk), before any Python."""
+
+    customers: list[tuple]
+    layout: dict[str, tuple]  # signal key -> (aggregate names, start, stop) in a row
+    rows: list[tuple]  # per customer with interactions: the id, then every aggregate
+    own_facts: dict[str, dict]  # signal key -> {customer_id: facts} (chunk_facts signals)
+
+
+def read_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> ChunkData:
+    """The customers with id_from <= id < id_to who existed on `as_of`, and their facts.
 
     Reads only interactions up to the end of `as_of`, so a past date gives a
     backtest of what the flags would have said then.
@@ -233,7 +253,7 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         .values_list("pk", "status", "customer_since", "created_on", "renewal_date")
     )
     if not customers:
-        return []
+        return ChunkData([], {}, [], {})
     registry = signals.registered()
     # Every signal's aggregates side by side in one row per customer; a signal's
     # facts are its slice of that row, zipped with its names.
@@ -254,36 +274,100 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         .annotate(**aggregates)
         .values_list("customer_id", *aggregates)
     )
-    row_by_customer = {row[0]: row for row in rows}
     # Signals with their own data source (e.g. onboarding checklists): one query each.
     own_facts = {
         key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
-    # In registry order, as the scorer expects them.
-    sources = [(own_facts.get(key), *slice_) for key, slice_ in layout.items()]
+    return ChunkData(customers, layout, rows, own_facts)
+
+
+def assess_chunk(
+    as_of: date,
+    id_from: int,
+    id_to: int,
+    config: Configuration,
+    data: ChunkData | None = None,
+) -> list[Assessment]:
+    """Assess customers with id_from <= id < id_to who existed on `as_of`.
+
+    `data`: what read_chunk read for this chunk (compute_all reads the next chunk
+    while this one is scored); read here when not given.
+    """
+    customers, layout, rows, own_facts = data or read_chunk(as_of, id_from, id_to, config)
+    if not customers:
+        return []
+    row_by_customer = {row[0]: row for row in rows}
     scorer = _Scorer(config)
+    # Per profile (onboarding or not), the signals that count, in registry order, each
+    # with where its facts come from; evaluated and scored in one loop, with no
+    # per-customer list of facts in between. A customer missing from a signal's own
+    # data has no data for it (see signals.ChunkFacts): most customers are in none of
+    # them (no survey answer, no onboarding, no email), and their plan leaves those
+    # signals out, so they cost nothing per customer.
+    with_own = set().union(*own_facts.values())
+    plans = {}
+    for onboarding, own_data in itertools.product((False, True), repeat=2):
+        plan = []
+        for (key, signal, params, weight, onboarding_weight), key_layout in zip(
+            scorer.entries, layout.items(), strict=True
+        ):
+            weight = onboarding_weight if onboarding else weight
+            if signal.chunk_facts is not None and not own_data:
+                continue
+            if weight:  # 0 or disabled: left out, as if it had no data
+                names, start, stop = key_layout[1]
+                plan.append(
+                    (
+                        key,
+                        signal,
+                        signal.evaluate,
+                        params,
+                        weight,
+                        own_facts.get(key),
+                        names,
+                        start,
+                        stop,
+                    )
+                )
+        plans[onboarding, own_data] = plan
+    onboarding_status = Customer.Status.ONBOARDING
     zone = timezone.get_current_timezone()
     make_facts = tuple.__new__  # Facts without the keyword-handling constructor
+    Facts = signals.Facts
+    finish = scorer.finish
     assessments = []
     for pk, status, customer_since, created_on, renewal_date in customers:
         row = row_by_customer.get(pk)
-        facts = []
-        for own, names, start, stop in sources:
+        total_weight = 0
+        flagged = []
+        with_data = []
+        for key, signal, evaluate, params, weight, own, names, start, stop in plans[
+            status == onboarding_status, pk in with_own
+        ]:
             if own is not None:
-                aggregates = own.get(pk, NO_FACTS)
+                aggregates = own.get(pk)
+                if aggregates is None:
+                    continue  # no row in the feature's own data: no data
             elif row is None:
                 aggregates = NO_FACTS  # no interactions at all
             else:
-                aggregates = dict(zip(names, row[start:stop], strict=True))
-            facts.append(
+                aggregates = dict(zip(names, row[start:stop]))  # noqa: B905 (same length)
+            finding = evaluate(
                 make_facts(
-                    signals.Facts,
+                    Facts,
                     (pk, status, customer_since, created_on, renewal_date, as_of, aggregates, zone),
-                )
+                ),
+                params,
             )
-        assessments.append(scorer.assess(pk, status, facts))
+            if finding is None:
+                continue  # no data: left out, the others re-normalised
+            with_data.append(key)
+            total_weight += weight
+            if finding.flagged:
+                flagged.append((signal, weight, finding.evidence))
+        assessments.append(finish(pk, total_weight, flagged, with_data))
     return assessments
 
 
@@ -311,11 +395,15 @@ _CURRENT = (
 
 @transaction.atomic
 def compute_chunk(
-    as_of: date, id_from: int, id_to: int, config: Configuration | None = None
+    as_of: date,
+    id_from: int,
+    id_to: int,
+    config: Configuration | None = None,
+    data: ChunkData | None = None,
 ) -> ChunkOutcome:
     """Assess one chunk and write what changed: current risk, history, events, notices."""
     config = config or load_configuration()
-    assessments = assess_chunk(as_of, id_from, id_to, config)
+    assessments = assess_chunk(as_of, id_from, id_to, config, data)
     scored_ids = {a.customer_id for a in assessments}
     current = {
         row[0]: row
@@ -336,13 +424,16 @@ def compute_chunk(
         else timezone.now()
     )
     outcome = ChunkOutcome(seen=len(scored_ids))
+    # The day as ISO text in the rows written: json.dumps calls its Python `default`
+    # for every date object (~250,000 on a first run), and the ORM path parses it back.
+    day = as_of.isoformat()
     risks, snapshots, events, rises = [], [], [], []
     for assessment in assessments:
         customer_id, score, level = assessment.customer_id, assessment.score, assessment.level
         flags = assessment.flags_json
         old = current.get(customer_id)
         if old is None:
-            old_score, old_level, level_since = None, RiskLevel.LOW, as_of
+            old_score, old_level, level_since = None, RiskLevel.LOW, day
             snoozed_until, resolution, resolution_reason, resolved_at = None, "", "", None
         else:
             (
@@ -359,7 +450,7 @@ def compute_chunk(
             ) = old
             if computed_for > as_of:
                 # A newer day is already stored: a backfill of a past day writes history only.
-                snapshots.append((customer_id, as_of, score, level, assessment.contributions))
+                snapshots.append((customer_id, day, score, level, assessment.contributions))
                 continue
             if old_score == score and old_level == level and _same_flags(old_flags, flags):
                 continue  # unchanged: nothing to write, nothing serialised
@@ -367,7 +458,7 @@ def compute_chunk(
         risen = LEVEL_RANK[level] > LEVEL_RANK[old_level]
         level_changed = level != old_level
         if level_changed:
-            level_since = as_of
+            level_since = day
         if risen:
             # A rise brings a snoozed or resolved customer back into the queue.
             snoozed_until, resolution, resolution_reason, resolved_at = None, "", "", None
@@ -378,7 +469,7 @@ def compute_chunk(
                 level,
                 flags,
                 old_score,
-                as_of,
+                day,
                 level_since,
                 snoozed_until,
                 resolution,
@@ -386,7 +477,7 @@ def compute_chunk(
                 resolved_at,
             )
         )
-        snapshots.append((customer_id, as_of, score, level, assessment.contributions))
+        snapshots.append((customer_id, day, score, level, assessment.contributions))
         if level_changed:
             events.append(
                 (
@@ -520,16 +611,23 @@ def _json_default(value):
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+FEW_RISES = 200
+
+
 def _notify_owners(rises: list[Assessment], id_from: int, id_to: int) -> None:
     if not rises:
         return
-    # The chunk's owned customers in one range query (an IN list of thousands of ids
-    # cost more than the rows).
+    customers = Customer.objects.filter(owner__isnull=False)
+    if len(rises) <= FEW_RISES:
+        # A usual night: a few rises per chunk, read by id rather than the whole chunk.
+        customers = customers.filter(pk__in=[a.customer_id for a in rises])
+    else:
+        # The chunk's owned customers in one range query (an IN list of thousands of ids
+        # cost more than the rows).
+        customers = customers.filter(pk__gte=id_from, pk__lt=id_to)
     owned = {
         pk: (owner_id, name)
-        for pk, owner_id, name in Customer.objects.filter(
-            pk__gte=id_from, pk__lt=id_to, owner__isnull=False
-        ).values_list("pk", "owner_id", "name")
+        for pk, owner_id, name in customers.values_list("pk", "owner_id", "name")
     }
     message = _("%(name)s is now at %(level)s risk (score %(score)s).")
     levels = {level: str(label).lower() for level, label in RiskLevel.choices}
@@ -556,12 +654,50 @@ def compute_all(as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ChunkOutco
     """Every chunk, one after the other, in this process (command, tests, bench)."""
     config = load_configuration()
     total = ChunkOutcome()
-    for id_from, id_to in plan_chunks(chunk_size):
-        outcome = compute_chunk(as_of, id_from, id_to, config)
+    chunks = plan_chunks(chunk_size)
+    for (id_from, id_to), data in zip(chunks, _read_ahead(as_of, chunks, config), strict=True):
+        outcome = compute_chunk(as_of, id_from, id_to, config, data)
         total.seen += outcome.seen
         total.changed += outcome.changed
         total.rose += outcome.rose
     return total
+
+
+def _read_ahead(
+    as_of: date, chunks: list[tuple[int, int]], config: Configuration
+) -> Iterator[ChunkData | None]:
+    """Each chunk's ChunkData, the next one read in a thread while this one is scored.
+
+    Reading a chunk (mostly the GROUP BY over its interactions) is about a third of
+    its time and scoring it is Python: on a second connection, PostgreSQL works on
+    chunk n + 1 while this process scores chunk n. Only where a second connection sees
+    the same data: PostgreSQL, and not inside a transaction of the caller's (a test's,
+    say), whose uncommitted rows another connection cannot see. Otherwise None: each
+    chunk reads its own data. The job never writes what it reads here.
+    """
+    if connection.vendor != "postgresql" or connection.in_atomic_block or len(chunks) < 2:
+        yield from (None for _chunk in chunks)
+        return
+    zone = timezone.get_current_timezone()  # active per thread: the reader uses this one
+    pending = None
+    with ThreadPoolExecutor(max_workers=1) as reader:
+        try:
+            pending = reader.submit(_read_in, zone, as_of, *chunks[0], config)
+            for id_from, id_to in chunks[1:]:
+                data = pending.result()
+                pending = reader.submit(_read_in, zone, as_of, id_from, id_to, config)
+                yield data
+            yield pending.result()
+        finally:
+            if pending is not None:
+                pending.cancel()
+            # The reader thread's own connection, closed from that thread.
+            reader.submit(connections.close_all).result()
+
+
+def _read_in(zone, as_of: date, id_from: int, id_to: int, config: Configuration) -> ChunkData:
+    with timezone.override(zone):
+        return read_chunk(as_of, id_from, id_to, config)
 
 
 def latest_interaction_date() -> date | None:

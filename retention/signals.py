@@ -63,7 +63,9 @@ class Finding(NamedTuple):
 AggregateFactory = Callable[[Params, datetime], dict]
 Evaluator = Callable[[Facts, Params], Finding | None]
 # For signals whose data is not in interactions: (id_from, id_to, as_of, params) →
-# {customer_id: facts}, one query for the whole chunk.
+# {customer_id: facts}, one query for the whole chunk. A customer missing from that
+# dict has no data for the signal: it is left out without calling `evaluate` (the
+# nightly job skips ~100,000 calls per such signal this way).
 ChunkFacts = Callable[[int, int, date, Params], dict[int, dict]]
 
 
