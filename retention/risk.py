@@ -9,8 +9,6 @@ same data gives the same rows, so re-running a day is harmless.
 """
 
 import itertools
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
@@ -18,7 +16,7 @@ from json import loads as json_loads
 from types import MappingProxyType
 from typing import NamedTuple
 
-from django.db import connection, connections, models, transaction
+from django.db import connection, models, transaction
 from django.db.models import Max, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
@@ -223,17 +221,8 @@ def _fetch(queryset: QuerySet) -> list[tuple]:
         return cursor.fetchall()
 
 
-class ChunkData(NamedTuple):
-    """What scoring a chunk reads from the database (read_chunk), before any Python."""
-
-    customers: list[tuple]
-    layout: dict[str, tuple]  # signal key -> (aggregate names, start, stop) in a row
-    rows: list[tuple]  # per customer with interactions: the id, then every aggregate
-    own_facts: dict[str, dict]  # signal key -> {customer_id: facts} (chunk_facts signals)
-
-
-def read_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> ChunkData:
-    """The customers with id_from <= id < id_to who existed on `as_of`, and their facts.
+def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> list[Assessment]:
+    """Assess customers with id_from <= id < id_to who existed on `as_of`.
 
     Reads only interactions up to the end of `as_of`, so a past date gives a
     backtest of what the flags would have said then.
@@ -253,7 +242,7 @@ def read_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> 
         .values_list("pk", "status", "customer_since", "created_on", "renewal_date")
     )
     if not customers:
-        return ChunkData([], {}, [], {})
+        return []
     registry = signals.registered()
     # Every signal's aggregates side by side in one row per customer; a signal's
     # facts are its slice of that row, zipped with its names.
@@ -274,31 +263,13 @@ def read_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> 
         .annotate(**aggregates)
         .values_list("customer_id", *aggregates)
     )
+    row_by_customer = {row[0]: row for row in rows}
     # Signals with their own data source (e.g. onboarding checklists): one query each.
     own_facts = {
         key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
-    return ChunkData(customers, layout, rows, own_facts)
-
-
-def assess_chunk(
-    as_of: date,
-    id_from: int,
-    id_to: int,
-    config: Configuration,
-    data: ChunkData | None = None,
-) -> list[Assessment]:
-    """Assess customers with id_from <= id < id_to who existed on `as_of`.
-
-    `data`: what read_chunk read for this chunk (compute_all reads the next chunk
-    while this one is scored); read here when not given.
-    """
-    customers, layout, rows, own_facts = data or read_chunk(as_of, id_from, id_to, config)
-    if not customers:
-        return []
-    row_by_customer = {row[0]: row for row in rows}
     scorer = _Scorer(config)
     # Per profile (onboarding or not), the signals that count, in registry order, each
     # with where its facts come from; evaluated and scored in one loop, with no
@@ -395,15 +366,11 @@ _CURRENT = (
 
 @transaction.atomic
 def compute_chunk(
-    as_of: date,
-    id_from: int,
-    id_to: int,
-    config: Configuration | None = None,
-    data: ChunkData | None = None,
+    as_of: date, id_from: int, id_to: int, config: Configuration | None = None
 ) -> ChunkOutcome:
     """Assess one chunk and write what changed: current risk, history, events, notices."""
     config = config or load_configuration()
-    assessments = assess_chunk(as_of, id_from, id_to, config, data)
+    assessments = assess_chunk(as_of, id_from, id_to, config)
     scored_ids = {a.customer_id for a in assessments}
     current = {
         row[0]: row
@@ -654,50 +621,12 @@ def compute_all(as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ChunkOutco
     """Every chunk, one after the other, in this process (command, tests, bench)."""
     config = load_configuration()
     total = ChunkOutcome()
-    chunks = plan_chunks(chunk_size)
-    for (id_from, id_to), data in zip(chunks, _read_ahead(as_of, chunks, config), strict=True):
-        outcome = compute_chunk(as_of, id_from, id_to, config, data)
+    for id_from, id_to in plan_chunks(chunk_size):
+        outcome = compute_chunk(as_of, id_from, id_to, config)
         total.seen += outcome.seen
         total.changed += outcome.changed
         total.rose += outcome.rose
     return total
-
-
-def _read_ahead(
-    as_of: date, chunks: list[tuple[int, int]], config: Configuration
-) -> Iterator[ChunkData | None]:
-    """Each chunk's ChunkData, the next one read in a thread while this one is scored.
-
-    Reading a chunk (mostly the GROUP BY over its interactions) is about a third of
-    its time and scoring it is Python: on a second connection, PostgreSQL works on
-    chunk n + 1 while this process scores chunk n. Only where a second connection sees
-    the same data: PostgreSQL, and not inside a transaction of the caller's (a test's,
-    say), whose uncommitted rows another connection cannot see. Otherwise None: each
-    chunk reads its own data. The job never writes what it reads here.
-    """
-    if connection.vendor != "postgresql" or connection.in_atomic_block or len(chunks) < 2:
-        yield from (None for _chunk in chunks)
-        return
-    zone = timezone.get_current_timezone()  # active per thread: the reader uses this one
-    pending = None
-    with ThreadPoolExecutor(max_workers=1) as reader:
-        try:
-            pending = reader.submit(_read_in, zone, as_of, *chunks[0], config)
-            for id_from, id_to in chunks[1:]:
-                data = pending.result()
-                pending = reader.submit(_read_in, zone, as_of, id_from, id_to, config)
-                yield data
-            yield pending.result()
-        finally:
-            if pending is not None:
-                pending.cancel()
-            # The reader thread's own connection, closed from that thread.
-            reader.submit(connections.close_all).result()
-
-
-def _read_in(zone, as_of: date, id_from: int, id_to: int, config: Configuration) -> ChunkData:
-    with timezone.override(zone):
-        return read_chunk(as_of, id_from, id_to, config)
 
 
 def latest_interaction_date() -> date | None:
