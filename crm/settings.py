@@ -231,6 +231,8 @@ SILENCED_SYSTEM_CHECKS = ["security.W021"]
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Our company")
 PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=30)
 CUSTOMERS_PER_PAGE = env.int("CUSTOMERS_PER_PAGE", default=25)
+# Load the customer page's cards (onboarding, risk, points...) just after the page.
+CUSTOMER_CARDS_LAZY = env.bool("CUSTOMER_CARDS_LAZY", default=True)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)

@@ -26,3 +26,6 @@ ALLOWED_HOSTS = ["*"]
 # Whitenoise serves from STATIC_ROOT; give it a folder so it does not warn.
 STATIC_ROOT = VAR_DIR / "test-static"  # noqa: F405
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# View tests read the cards in the customer page itself; the lazy path has its own
+# tests (tests/test_customer_pages.py) and the browser tests use it.
+CUSTOMER_CARDS_LAZY = False

@@ -7,7 +7,10 @@ panel should cost a fixed, small number of queries.
 
 from collections.abc import Callable
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import Http404, HttpRequest
+from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils.safestring import SafeString
 
 from .models import Customer
@@ -22,4 +25,25 @@ def register_panel(name: str, panel: Panel) -> None:
 
 
 def render_panels(request: HttpRequest, customer: Customer) -> list[SafeString]:
+    """Every card, or (CUSTOMER_CARDS_LAZY) a placeholder per card that htmx replaces
+    with the card right after the page loads: the page then costs the profile and
+    the timeline only, and each card is its own small request. `?cards=all` renders
+    them in the page (the no-JavaScript link)."""
+    if settings.CUSTOMER_CARDS_LAZY and request.GET.get("cards") != "all":
+        return [
+            SafeString(
+                render_to_string(
+                    "customers/_panel_placeholder.html",
+                    {"name": name, "url": reverse("customers:panel", args=[customer.pk, name])},
+                )
+            )
+            for name in _panels
+        ]
     return [SafeString(panel(request, customer)) for panel in _panels.values()]
+
+
+def render_panel(request: HttpRequest, customer: Customer, name: str) -> SafeString:
+    panel = _panels.get(name)
+    if panel is None:
+        raise Http404
+    return SafeString(panel(request, customer))

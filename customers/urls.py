@@ -12,6 +12,7 @@ urlpatterns = [
     path("<int:pk>/archive/", views.customer_archive_view, name="archive"),
     path("<int:pk>/unarchive/", views.customer_unarchive_view, name="unarchive"),
     path("<int:pk>/timeline/", views.TimelineView.as_view(), name="timeline"),
+    path("<int:pk>/cards/<slug:name>/", views.CustomerPanelView.as_view(), name="panel"),
     path(
         "<int:pk>/interactions/new/", views.InteractionCreateView.as_view(), name="log_interaction"
     ),

@@ -107,6 +107,14 @@ def render_detail(
     return render(request, "customers/customer_detail.html", context, status=status)
 
 
+class CustomerPanelView(StaffRequiredMixin, View):
+    """One card of the customer page, loaded by htmx after the page (see panels.py)."""
+
+    def get(self, request: HttpRequest, pk: int, name: str) -> HttpResponse:
+        customer = access.get_customer_for_user(request.user, pk)
+        return HttpResponse(panels.render_panel(request, customer, name))
+
+
 def _timeline_more_url(customer: Customer, page) -> str | None:
     if page.next_cursor is None:
         return None

@@ -302,3 +302,36 @@ class TestCreateEditArchive:
 
     def test_staff_cannot_create_customers(self, staff_client):
         assert staff_client.get(reverse("customers:create")).status_code == 403
+
+
+class TestCardsLoadAfterThePage:
+    """As shipped (CUSTOMER_CARDS_LAZY), the page holds a placeholder per card and
+    htmx fetches each card right after; `?cards=all` renders them in the page."""
+
+    def test_placeholders_then_each_card_on_its_own(self, admin_client, customer, settings):
+        settings.CUSTOMER_CARDS_LAZY = True
+        page = admin_client.get(customer.get_absolute_url())
+        html = page.content.decode()
+        card_url = reverse("customers:panel", args=[customer.pk, "risk"])
+        assert f'hx-get="{card_url}"' in html
+        assert 'data-testid="risk-card"' not in html
+        card = admin_client.get(card_url, headers={"HX-Request": "true"})
+        assert card.status_code == 200
+        assert 'data-testid="risk-card"' in card.content.decode()
+        everything = admin_client.get(customer.get_absolute_url() + "?cards=all")
+        assert 'data-testid="risk-card"' in everything.content.decode()
+
+    def test_unknown_card_and_no_role(self, admin_client, roleless_user, client, customer):
+        assert (
+            admin_client.get(reverse("customers:panel", args=[customer.pk, "nope"])).status_code
+            == 404
+        )
+        client.force_login(roleless_user)
+        assert client.get(reverse("customers:panel", args=[customer.pk, "risk"])).status_code == 403
+
+    def test_the_page_costs_fewer_queries_with_lazy_cards(
+        self, admin_client, customer, settings, django_assert_max_num_queries
+    ):
+        settings.CUSTOMER_CARDS_LAZY = True
+        with django_assert_max_num_queries(14):  # 23 with every card in the page
+            admin_client.get(customer.get_absolute_url())

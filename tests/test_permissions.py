@@ -37,6 +37,7 @@ def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
         "customers:archive": reverse("customers:archive", args=[customer.pk]),
         "customers:unarchive": reverse("customers:unarchive", args=[customer.pk]),
         "customers:timeline": reverse("customers:timeline", args=[customer.pk]),
+        "customers:panel": reverse("customers:panel", args=[customer.pk, "risk"]),
         "customers:log_interaction": reverse("customers:log_interaction", args=[customer.pk]),
         "customers:import": reverse("customers:import"),
         "customers:import_detail": reverse("customers:import_detail", args=[job.pk]),
