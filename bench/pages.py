@@ -101,6 +101,15 @@ def build_pages(data: Dataset, clients: dict[str, Client]) -> list[Page]:
             "admin",
             reverse("customers:detail", args=[data.short_history_pk]),
         ),
+        # The customer page's cards, each fetched by htmx right after the page.
+        *(
+            Page(
+                f"Card {name}, longest history",
+                "admin",
+                reverse("customers:panel", args=[data.longest_history_pk, name]),
+            )
+            for name in ("onboarding", "risk", "loyalty", "followups", "surveys")
+        ),
         # The at-risk queue: needs the risk rows the recompute bench wrote.
         Page(QUEUE_FIRST, "admin", queue),
         Page("Queue, level=high (admin)", "admin", f"{queue}?level=high"),
