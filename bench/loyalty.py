@@ -88,7 +88,11 @@ def run(data, log=print) -> tuple[list[str], bool]:
         pages.Page("Coupons, page 1", "admin", coupons),
         pages.Page("Coupons, search a customer", "admin", f"{coupons}?q={data.search_term}"),
         pages.Page("Coupons, page 20", "admin", f"{coupons}?page=20"),
-        pages.Page("Customer page with points card", "admin", longest.get_absolute_url()),
+        pages.Page(
+            "Points card on the customer page",
+            "admin",
+            reverse("customers:panel", args=[longest.pk, "loyalty"]),
+        ),
         pages.Page("Customer's own card (public)", "public", loyalty.card_url(longest)),
     ]
     clients = {"admin": client, "public": Client()}
