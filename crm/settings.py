@@ -6,6 +6,8 @@ file-based cache, so `make run` needs no server. Setting DATABASE_URL,
 CELERY_BROKER_URL and CACHE_URL switches to PostgreSQL and Redis.
 """
 
+import secrets
+import sys
 from pathlib import Path
 
 import environ
@@ -20,7 +22,12 @@ env = environ.Env()
 
 DEBUG = env.bool("DEBUG", default=False)
 
+# Management commands that only read the code (no signing, no sessions) run without a
+# key, so `manage.py makemigrations --check` works in a bare checkout or a CI hook.
+KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "makemessages", "compilemessages"}
 SECRET_KEY = env.str("SECRET_KEY", default="")
+if not SECRET_KEY and not DEBUG and len(sys.argv) > 1 and sys.argv[1] in KEYLESS_COMMANDS:
+    SECRET_KEY = secrets.token_urlsafe(50)  # throwaway: these commands sign nothing
 if not SECRET_KEY:
     if not DEBUG:
         raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
