@@ -8,16 +8,17 @@ the database, chunks are independent (several workers can take them), and the
 same data gives the same rows, so re-running a day is harmless.
 """
 
-import itertools
+import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
 from json import loads as json_loads
-from types import MappingProxyType
+from types import MappingProxyType, SimpleNamespace
 from typing import NamedTuple
 
 from django.db import connection, models, transaction
-from django.db.models import Max, QuerySet
+from django.db.models import F, Max, QuerySet
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -61,7 +62,6 @@ class Assessment(NamedTuple):
     score: int | None
     level: str
     flags: list[FlagResult] = []  # noqa: RUF012 (never mutated: each assessment builds its own)
-    signals_with_data: tuple[str, ...] = ()
 
     @property
     def flags_json(self) -> list[dict]:
@@ -115,91 +115,50 @@ def level_for(score: int | None, config: Configuration) -> str:
     return RiskLevel.LOW
 
 
-class _Scorer:
-    """The registry and the admin's settings resolved once per chunk, not once per customer.
+class _Plan(NamedTuple):
+    """One signal as a chunk evaluates it, resolved once per chunk, not per customer."""
 
-    The nightly job scores ~100,000 customers with every signal; looking weights up,
-    copying the registry and building throwaway objects per customer was most of its
-    time, so everything that does not depend on the customer is prepared here.
-    """
-
-    def __init__(self, config: Configuration) -> None:
-        self.config = config
-        # (key, signal, params, weight, weight during onboarding); a weight of 0 or a
-        # disabled signal leaves the signal out entirely, as if it had no data.
-        self.entries = []
-        for key, signal in signals.registered().items():
-            params = config.params[key]
-            enabled = params.enabled
-            self.entries.append(
-                (
-                    key,
-                    signal,
-                    params,
-                    params.weight if enabled else 0,
-                    params.onboarding_weight if enabled else 0,
-                )
-            )
-
-    def assess(
-        self, customer_id: int, status: str, facts: list[signals.Facts | None]
-    ) -> Assessment:
-        """Score one customer from each signal's facts, in registry order (pure: no database)."""
-        onboarding = status == Customer.Status.ONBOARDING
-        total_weight = 0
-        flagged = []
-        with_data = []
-        for (key, signal, params, weight, onboarding_weight), signal_facts in zip(
-            self.entries, facts, strict=True
-        ):
-            if onboarding:
-                weight = onboarding_weight
-            if not weight or signal_facts is None:
-                continue  # None: a chunk_facts signal with no row for the customer, no data
-            finding = signal.evaluate(signal_facts, params)
-            if finding is None:
-                continue  # no data: left out, the others re-normalised
-            with_data.append(key)
-            total_weight += weight
-            if finding.flagged:
-                flagged.append((signal, weight, finding.evidence))
-        return self.finish(customer_id, total_weight, flagged, with_data)
-
-    def finish(
-        self, customer_id: int, total_weight: int, flagged: list[tuple], with_data: list[str]
-    ) -> Assessment:
-        """The score and level from the weights of the signals with data and the flags."""
-        if total_weight == 0:
-            return Assessment(customer_id, None, RiskLevel.LOW)
-        if not flagged:
-            return Assessment(customer_id, 0, level_for(0, self.config), [], tuple(with_data))
-        flags = [
-            FlagResult(signal.key, weight, round(100 * weight / total_weight, 1), dict(evidence))
-            for signal, weight, evidence in flagged
-        ]
-        score = round(sum(flag.contribution for flag in flags))
-        level = level_for(score, self.config)
-        for signal, _weight, _evidence in flagged:
-            if signal.forces_level and LEVEL_RANK[signal.forces_level] > LEVEL_RANK[level]:
-                level = signal.forces_level
-        return Assessment(customer_id, score, level, flags, tuple(with_data))
+    key: str
+    signal: signals.Signal
+    evaluate: signals.Evaluator
+    params: signals.Params
+    weight: int
+    bit: int  # its screen's bit in the chunk query's masks; 0: no screen, evaluate
+    own_facts: dict | None  # a chunk_facts signal's rows; None: facts from the aggregates
+    names: tuple[str, ...]  # its aggregates' names ...
+    start: int  # ... and where they are in the chunk query's row
+    stop: int
 
 
-def assess(
-    facts_by_signal: dict[str, signals.Facts], status: str, config: Configuration
+def _finish(
+    customer_id: int, total_weight: int, flagged: list[tuple], config: Configuration
 ) -> Assessment:
-    """Score one customer from each signal's facts (pure: no database)."""
-    customer_id = next(iter(facts_by_signal.values())).customer_id
-    scorer = _Scorer(config)
-    facts = [facts_by_signal[entry[0]] for entry in scorer.entries]
-    return scorer.assess(customer_id, status, facts)
+    """The score and level from the weights of the signals with data and the flags."""
+    if total_weight == 0:
+        return Assessment(customer_id, None, RiskLevel.LOW)
+    if not flagged:
+        return Assessment(customer_id, 0, level_for(0, config))
+    flags = [
+        FlagResult(signal.key, weight, round(100 * weight / total_weight, 1), dict(evidence))
+        for signal, weight, evidence in flagged
+    ]
+    score = round(sum(flag.contribution for flag in flags))
+    level = level_for(score, config)
+    for signal, _weight, _evidence in flagged:
+        if signal.forces_level and LEVEL_RANK[signal.forces_level] > LEVEL_RANK[level]:
+            level = signal.forces_level
+    return Assessment(customer_id, score, level, flags)
 
 
 NO_FACTS = MappingProxyType({})
 
 
 def _fetch(queryset: QuerySet) -> list[tuple]:
-    """A values_list queryset's rows as psycopg returns them, on PostgreSQL.
+    return _fetch_sql(*queryset.query.sql_with_params())
+
+
+def _fetch_sql(sql: str, params: list | tuple) -> list[tuple]:
+    """A query's rows as psycopg returns them, on PostgreSQL.
 
     Django reads timestamptz through a pure-Python subclass of psycopg's loader and
     runs each row through its field converters (json.loads for every JSON value);
@@ -207,42 +166,53 @@ def _fetch(queryset: QuerySet) -> list[tuple]:
     alone took seconds. Here: psycopg's C loader (the same aware datetimes, in the
     connection's time zone, UTC), and JSON columns left as their text.
     """
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    import psycopg  # noqa: PLC0415 (only on PostgreSQL)
-
-    sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
-        loader = psycopg.adapters.get_loader(
-            psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
-        )
-        cursor.cursor.adapters.register_loader("timestamptz", loader)
+        if connection.vendor == "postgresql":
+            import psycopg  # noqa: PLC0415 (only on PostgreSQL)
+
+            loader = psycopg.adapters.get_loader(
+                psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
+            )
+            cursor.cursor.adapters.register_loader("timestamptz", loader)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
 
-def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -> list[Assessment]:
+# The scored customers' columns, in the chunk query's rows and as screens name them.
+_CUSTOMER_COLUMNS = {
+    "id": F("pk"),
+    "status": F("status"),
+    "customer_since": F("customer_since"),
+    # The local date in SQL: converting 100,000 datetimes in Python costs seconds.
+    "created_on": TruncDate("created_at"),
+    "renewal_date": F("renewal_date"),
+}
+# After them in each row: the screens' two bit masks, whether the customer has any
+# interactions, then every signal's aggregates.
+_MIGHT_FLAG, _SURE_OF_DATA, _HAS_INTERACTIONS, _FIRST_AGGREGATE = 5, 6, 7, 8
+_EVERY_BIT = -1  # unscreened: every signal might flag
+
+
+class _Profile(NamedTuple):
+    """The signals that count for onboarding customers, or for the others."""
+
+    plans: list[_Plan]  # with the chunk_facts signals ...
+    plans_without_own: list[_Plan]  # ... and without (the customer has no such data)
+    screened: int  # the bits of its interaction signals' screens ...
+    all_screened: bool  # ... and whether each of them has one
+
+
+def assess_chunk(
+    as_of: date, id_from: int, id_to: int, config: Configuration, *, screened: bool = True
+) -> list[Assessment]:
     """Assess customers with id_from <= id < id_to who existed on `as_of`.
 
     Reads only interactions up to the end of `as_of`, so a past date gives a
-    backtest of what the flags would have said then.
+    backtest of what the flags would have said then. On PostgreSQL the signals'
+    screens (see signals.Screen) spare Python the signals that cannot flag a
+    customer; `screened=False` evaluates everything (the tests compare both).
     """
     end = end_of_day(as_of)
-    customers = _fetch(
-        Customer.objects.filter(
-            pk__gte=id_from,
-            pk__lt=id_to,
-            created_at__lt=end,
-            archived_at__isnull=True,
-            status__in=signals.SCORED_STATUSES,
-        )
-        # The local date in SQL: converting 100,000 datetimes in Python costs seconds.
-        .annotate(created_on=TruncDate("created_at"))
-        .order_by()
-        .values_list("pk", "status", "customer_since", "created_on", "renewal_date")
-    )
-    if not customers:
-        return []
     registry = signals.registered()
     # Every signal's aggregates side by side in one row per customer; a signal's
     # facts are its slice of that row, zipped with its names.
@@ -250,11 +220,23 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
     layout = {}  # key -> (names, start, stop)
     for key, signal in registry.items():
         names = tuple(signal.aggregates(config.params[key], end).items())
-        start = 1 + len(aggregates)
+        start = _FIRST_AGGREGATE + len(aggregates)
         for name, expression in names:
             aggregates[f"{key}__{name}"] = expression
         layout[key] = (tuple(name for name, _expression in names), start, start + len(names))
-    rows = _fetch(
+    customers = (
+        Customer.objects.filter(
+            pk__gte=id_from,
+            pk__lt=id_to,
+            created_at__lt=end,
+            archived_at__isnull=True,
+            status__in=signals.SCORED_STATUSES,
+        )
+        .order_by()
+        .annotate(**{f"c_{name}": expression for name, expression in _CUSTOMER_COLUMNS.items()})
+        .values_list(*(f"c_{name}" for name in _CUSTOMER_COLUMNS))
+    )
+    interactions = (
         Interaction.objects.filter(
             customer_id__gte=id_from, customer_id__lt=id_to, occurred_at__lt=end
         )
@@ -263,83 +245,189 @@ def assess_chunk(as_of: date, id_from: int, id_to: int, config: Configuration) -
         .annotate(**aggregates)
         .values_list("customer_id", *aggregates)
     )
-    row_by_customer = {row[0]: row for row in rows}
+    bits = {}
+    if screened and connection.vendor == "postgresql":
+        screens = _screens(config, as_of, end)
+        bits = {key: 1 << index for index, key in enumerate(screens)}
+        rows = _chunk_rows(customers, interactions, screens)
+    else:  # SQLite (whose raw rows are text, not dates) or unscreened: Python decides all
+        by_customer = {row[0]: row[1:] for row in interactions}
+        no_interactions = (None,) * len(aggregates)
+        rows = [
+            (*row, _EVERY_BIT, 0, row[0] in by_customer, *by_customer.get(row[0], no_interactions))
+            for row in customers
+        ]
+    if not rows:
+        return []
     # Signals with their own data source (e.g. onboarding checklists): one query each.
     own_facts = {
         key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
         for key, signal in registry.items()
         if signal.chunk_facts is not None
     }
-    scorer = _Scorer(config)
-    # Per profile (onboarding or not), the signals that count, in registry order, each
-    # with where its facts come from; evaluated and scored in one loop, with no
-    # per-customer list of facts in between. A customer missing from a signal's own
-    # data has no data for it (see signals.ChunkFacts): most customers are in none of
-    # them (no survey answer, no onboarding, no email), and their plan leaves those
-    # signals out, so they cost nothing per customer.
+    # A customer missing from a signal's own data has no data for it (see
+    # signals.ChunkFacts): most customers are in none of them (no survey answer, no
+    # onboarding, no email), and plans_without_own leaves those signals out.
     with_own = set().union(*own_facts.values())
-    plans = {}
-    for onboarding, own_data in itertools.product((False, True), repeat=2):
-        plan = []
-        for (key, signal, params, weight, onboarding_weight), key_layout in zip(
-            scorer.entries, layout.items(), strict=True
-        ):
-            weight = onboarding_weight if onboarding else weight
-            if signal.chunk_facts is not None and not own_data:
-                continue
-            if weight:  # 0 or disabled: left out, as if it had no data
-                names, start, stop = key_layout[1]
-                plan.append(
-                    (
-                        key,
-                        signal,
-                        signal.evaluate,
-                        params,
-                        weight,
-                        own_facts.get(key),
-                        names,
-                        start,
-                        stop,
-                    )
-                )
-        plans[onboarding, own_data] = plan
+    profiles = {}
+    for onboarding in (False, True):
+        plans = [
+            _Plan(
+                key,
+                signal,
+                signal.evaluate,
+                params,
+                weight,
+                bits.get(key, 0),
+                own_facts.get(key),
+                *layout[key],
+            )
+            for key, signal, params, weight in _counted(config, onboarding=onboarding)
+        ]
+        over_interactions = [plan for plan in plans if plan.signal.chunk_facts is None]
+        profiles[onboarding] = _Profile(
+            plans,
+            over_interactions,
+            sum(plan.bit for plan in over_interactions),
+            all(plan.bit for plan in over_interactions),
+        )
     onboarding_status = Customer.Status.ONBOARDING
     zone = timezone.get_current_timezone()
     make_facts = tuple.__new__  # Facts without the keyword-handling constructor
     Facts = signals.Facts
-    finish = scorer.finish
+    quiet_level = level_for(0, config)
     assessments = []
-    for pk, status, customer_since, created_on, renewal_date in customers:
-        row = row_by_customer.get(pk)
+    for row in rows:
+        pk, status, customer_since, created_on, renewal_date, might_flag, sure_of_data = row[:7]
+        profile = profiles[status == onboarding_status]
+        if pk in with_own:
+            plans = profile.plans
+        elif (
+            profile.all_screened
+            and not might_flag & profile.screened
+            and sure_of_data & profile.screened
+        ):
+            # Most customers: no signal could flag them and one has data. Score 0.
+            assessments.append(Assessment(pk, 0, quiet_level))
+            continue
+        else:
+            plans = profile.plans_without_own
+        has_interactions = row[_HAS_INTERACTIONS]
         total_weight = 0
         flagged = []
-        with_data = []
-        for key, signal, evaluate, params, weight, own, names, start, stop in plans[
-            status == onboarding_status, pk in with_own
-        ]:
-            if own is not None:
-                aggregates = own.get(pk)
+        for plan in plans:
+            if plan.bit and not might_flag & plan.bit and sure_of_data & plan.bit:
+                total_weight += plan.weight  # its screen: has data, cannot flag
+                continue
+            if plan.own_facts is not None:
+                aggregates = plan.own_facts.get(pk)
                 if aggregates is None:
                     continue  # no row in the feature's own data: no data
-            elif row is None:
-                aggregates = NO_FACTS  # no interactions at all
+            elif has_interactions:
+                aggregates = dict(zip(plan.names, row[plan.start : plan.stop]))  # noqa: B905
             else:
-                aggregates = dict(zip(names, row[start:stop]))  # noqa: B905 (same length)
-            finding = evaluate(
+                aggregates = NO_FACTS
+            finding = plan.evaluate(
                 make_facts(
                     Facts,
                     (pk, status, customer_since, created_on, renewal_date, as_of, aggregates, zone),
                 ),
-                params,
+                plan.params,
             )
             if finding is None:
                 continue  # no data: left out, the others re-normalised
-            with_data.append(key)
-            total_weight += weight
+            total_weight += plan.weight
             if finding.flagged:
-                flagged.append((signal, weight, finding.evidence))
-        assessments.append(finish(pk, total_weight, flagged, with_data))
+                flagged.append((plan.signal, plan.weight, finding.evidence))
+        assessments.append(_finish(pk, total_weight, flagged, config))
     return assessments
+
+
+def _counted(config: Configuration, *, onboarding: bool) -> list[tuple]:
+    """(key, signal, params, weight) of the signals that count for a profile, in order.
+
+    A weight of 0 or a disabled signal leaves the signal out, as if it had no data.
+    """
+    counted = []
+    for key, signal in signals.registered().items():
+        params = config.params[key]
+        weight = params.onboarding_weight if onboarding else params.weight
+        if params.enabled and weight:
+            counted.append((key, signal, params, weight))
+    return counted
+
+
+def _screens(config: Configuration, as_of: date, end: datetime) -> dict[str, signals.Screen]:
+    """Tonight's screen of each signal over interactions that has one, in registry order."""
+    return {
+        key: signal.screen(config.params[key], as_of, end)
+        for key, signal in signals.registered().items()
+        if signal.screen is not None and signal.chunk_facts is None
+    }
+
+
+def _chunk_rows(
+    customers: QuerySet, interactions: QuerySet, screens: dict[str, signals.Screen]
+) -> list[tuple]:
+    """One query (PostgreSQL): per customer, their columns, two bit masks (bit i: the
+    i-th screen's might_flag, has_data), whether they have interactions, then the
+    aggregates (NULL without interactions)."""
+    quote = connection.ops.quote_name
+    customer = SimpleNamespace(**{name: f"c.{quote(f'c_{name}')}" for name in _CUSTOMER_COLUMNS})
+    might_flag, sure_of_data = [], []
+    for index, (key, screen) in enumerate(screens.items()):
+        aggregate = SimpleNamespace(
+            **{
+                name.removeprefix(f"{key}__"): f"a.{quote(name)}"
+                for name in interactions.query.annotation_select
+                if name.startswith(f"{key}__")
+            }
+        )
+        might_flag.append(
+            _render(
+                f"CASE WHEN ({screen.might_flag}) IS NOT FALSE THEN {1 << index} ELSE 0 END",
+                screen.values,
+                aggregate,
+                customer,
+            )
+        )
+        sure_of_data.append(
+            _render(
+                f"CASE WHEN ({screen.has_data}) IS TRUE THEN {1 << index} ELSE 0 END",
+                screen.values,
+                aggregate,
+                customer,
+            )
+        )
+    customers_sql, customers_params = customers.query.sql_with_params()
+    interactions_sql, interactions_params = interactions.query.sql_with_params()
+    columns = [
+        *(customer.__dict__.values()),
+        " + ".join(sql for sql, _params in might_flag) or "0",
+        " + ".join(sql for sql, _params in sure_of_data) or "0",
+        f"a.{quote('customer_id')} IS NOT NULL",
+        *(f"a.{quote(name)}" for name in interactions.query.annotation_select),
+    ]
+    return _fetch_sql(
+        f"SELECT {', '.join(columns)} FROM ({customers_sql}) AS c "  # noqa: S608 (quoted names)
+        f"LEFT JOIN ({interactions_sql}) AS a ON a.{quote('customer_id')} = c.{quote('c_id')}",
+        (
+            *(value for _sql, params in might_flag + sure_of_data for value in params),
+            *customers_params,
+            *interactions_params,
+        ),
+    )
+
+
+def _render(template: str, values: Mapping, aggregate, customer) -> tuple[str, list]:
+    """A screen's SQL with its names filled in and its %(name)s values as %s parameters."""
+    params = []
+
+    def placeholder(match: re.Match) -> str:
+        params.append(values[match[1]])
+        return "%s"
+
+    return re.sub(r"%\((\w+)\)s", placeholder, template.format(a=aggregate, c=customer)), params
 
 
 @dataclass

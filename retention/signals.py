@@ -10,6 +10,12 @@ Adding a signal (later apps: unopened emails, NPS answers, stalled onboarding)
 is one `Signal(...)` passed to `register()` from the app's AppConfig.ready().
 Reasons are rendered from the stored evidence at display time, so they appear
 in the reader's language.
+
+A signal over interactions may also give a `screen`: SQL saying which customers
+it could possibly flag. On PostgreSQL the nightly job then runs no Python at all
+for the customers no signal could flag (most of them, on most nights): see
+`Screen`. Python stays the only judge; the screen only skips work, and
+tests/test_risk_screens.py checks every screen against `evaluate`.
 """
 
 from collections.abc import Callable, Mapping
@@ -73,6 +79,29 @@ def no_aggregates(params: Params, end: datetime) -> dict:
     return {}
 
 
+class Screen(NamedTuple):
+    """SQL (PostgreSQL) telling the nightly job which customers a signal could flag.
+
+    `might_flag` must be true for every customer `evaluate` would flag; it may be true
+    for more (those are evaluated in Python, which decides). NULL counts as "might".
+    `has_data` may be true only for customers `evaluate` surely returns a Finding for
+    (flagged or healthy, not None); NULL counts as "not sure".
+
+    Both name the signal's aggregates as {a.<name>} and the customer's columns as
+    {c.<column>} (id, status, customer_since, created_on, renewal_date), and values
+    as %(name)s, given in `values`. A customer no signal might flag and some signal
+    surely has data for scores 0 without being evaluated.
+    """
+
+    might_flag: str
+    has_data: str = "NULL"
+    values: Mapping = MappingProxyType({})
+
+
+# (params, as_of, end of that day) -> the signal's screen for that night.
+ScreenFactory = Callable[[Params, date, datetime], Screen]
+
+
 @dataclass(frozen=True)
 class Signal:
     key: str
@@ -89,6 +118,7 @@ class Signal:
     describe: Callable[[dict], str]  # evidence → a reason in the current language
     forces_level: str = ""  # e.g. "high": a flag this serious sets at least that level
     chunk_facts: ChunkFacts | None = None
+    screen: ScreenFactory | None = None  # None: every customer is evaluated in Python
 
     @property
     def default_params(self) -> Params:
@@ -164,6 +194,34 @@ def _inactivity(facts: Facts, params: Params) -> Finding | None:
     return Finding(days > limit, evidence)
 
 
+# The usual gap in days, as _inactivity computes it from the same aggregates.
+_USUAL_GAP_SQL = (
+    "(EXTRACT(EPOCH FROM {a.last} - {a.first_in_year}) / 86400 / NULLIF({a.count_in_year} - 1, 0))"
+)
+
+
+def _inactivity_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    # Flagged when the last contact is more than `limit` local days old. The limit is
+    # recomputed here a little low on purpose: Python rounds the usual gap to 0.1 day
+    # and the limit to a whole day, and a day around a clock change has 23 hours.
+    limit = (
+        "CASE WHEN {a.count_in_year} >= 3 AND GAP >= 0.1"
+        " THEN GREATEST(%(min_days)s, %(threshold)s * (GAP - 0.05) - 0.51)"
+        " WHEN {a.count_in_year} >= 3 THEN LEAST(%(window)s, %(min_days)s)"
+        " ELSE %(window)s END"
+    ).replace("GAP", _USUAL_GAP_SQL)
+    return Screen(
+        might_flag=f"{{a.last}} < %(end)s - interval '1 day' * ({limit})",
+        has_data="{a.last} IS NOT NULL",
+        values={
+            "end": end,
+            "min_days": MIN_INACTIVITY_DAYS,
+            "threshold": params.threshold,
+            "window": params.window_days,
+        },
+    )
+
+
 def _describe_inactivity(evidence: dict) -> str:
     if evidence.get("never"):
         return _("No interaction recorded in %(days)s days as a customer.") % evidence
@@ -192,6 +250,10 @@ def _complaints(facts: Facts, params: Params) -> Finding | None:
     return Finding(count >= params.threshold, {"count": count, "window": params.window_days})
 
 
+def _complaints_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    return Screen("{a.negative} >= %(threshold)s", "{a.any} > 0", {"threshold": params.threshold})
+
+
 def _describe_complaints(evidence: dict) -> str:
     return _("%(count)s complaint(s) or negative interaction(s) in %(window)s days.") % evidence
 
@@ -212,6 +274,10 @@ def _service_requests(facts: Facts, params: Params) -> Finding | None:
         return None
     count = facts.aggregates["requests"]
     return Finding(count >= params.threshold, {"count": count, "window": params.window_days})
+
+
+def _service_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    return Screen("{a.requests} >= %(threshold)s", "{a.any} > 0", {"threshold": params.threshold})
 
 
 def _describe_service(evidence: dict) -> str:
@@ -239,6 +305,19 @@ def _discount_near_renewal(facts: Facts, params: Params) -> Finding | None:
     return Finding(near and count >= params.threshold, evidence)
 
 
+def _discount_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    return Screen(
+        might_flag="{c.renewal_date} IS NOT NULL AND {c.renewal_date} BETWEEN %(from)s AND %(to)s"
+        " AND COALESCE({a.requests}, 0) >= %(threshold)s",
+        has_data="{c.renewal_date} IS NOT NULL",
+        values={
+            "from": as_of - timedelta(days=params.window_days),
+            "to": as_of + timedelta(days=params.window_days),
+            "threshold": params.threshold,
+        },
+    )
+
+
 def _describe_discount(evidence: dict) -> str:
     return (
         _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.")
@@ -262,6 +341,20 @@ def _renewal_no_contact(facts: Facts, params: Params) -> Finding | None:
     quiet = days_since_contact is None or days_since_contact >= params.threshold
     evidence = {"days_to_renewal": days_to_renewal, "days_since_contact": days_since_contact}
     return Finding(0 <= days_to_renewal <= params.window_days and quiet, evidence)
+
+
+def _renewal_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    # "No contact for `threshold` days" with a day to spare (clock changes).
+    return Screen(
+        might_flag="{c.renewal_date} IS NOT NULL AND {c.renewal_date} BETWEEN %(from)s AND %(to)s"
+        " AND ({a.last} IS NULL OR {a.last} < %(contact_before)s)",
+        has_data="{c.renewal_date} IS NOT NULL",
+        values={
+            "from": as_of,
+            "to": as_of + timedelta(days=params.window_days),
+            "contact_before": end - timedelta(days=float(params.threshold) - 1),
+        },
+    )
 
 
 def _describe_renewal(evidence: dict) -> str:
@@ -294,6 +387,10 @@ def _cancellation(facts: Facts, params: Params) -> Finding | None:
     return Finding(count >= params.threshold, evidence)
 
 
+def _cancellation_screen(params: Params, as_of: date, end: datetime) -> Screen:
+    return Screen("{a.count} >= %(threshold)s", "{a.any} > 0", {"threshold": params.threshold})
+
+
 def _describe_cancellation(evidence: dict) -> str:
     return _("Asked to cancel or not renew %(days_ago)s days ago.") % evidence
 
@@ -311,6 +408,7 @@ BUILT_IN = [
         default_window_days=60,
         aggregates=_inactivity_aggregates,
         evaluate=_inactivity,
+        screen=_inactivity_screen,
         describe=_describe_inactivity,
     ),
     Signal(
@@ -325,6 +423,7 @@ BUILT_IN = [
         default_window_days=90,
         aggregates=_complaints_aggregates,
         evaluate=_complaints,
+        screen=_complaints_screen,
         describe=_describe_complaints,
     ),
     Signal(
@@ -339,6 +438,7 @@ BUILT_IN = [
         default_window_days=30,
         aggregates=_service_aggregates,
         evaluate=_service_requests,
+        screen=_service_screen,
         describe=_describe_service,
     ),
     Signal(
@@ -355,6 +455,7 @@ BUILT_IN = [
         default_window_days=60,
         aggregates=_discount_aggregates,
         evaluate=_discount_near_renewal,
+        screen=_discount_screen,
         describe=_describe_discount,
     ),
     Signal(
@@ -369,6 +470,7 @@ BUILT_IN = [
         default_window_days=30,
         aggregates=_renewal_aggregates,
         evaluate=_renewal_no_contact,
+        screen=_renewal_screen,
         describe=_describe_renewal,
     ),
     Signal(
@@ -383,6 +485,7 @@ BUILT_IN = [
         default_window_days=180,
         aggregates=_cancellation_aggregates,
         evaluate=_cancellation,
+        screen=_cancellation_screen,
         describe=_describe_cancellation,
         forces_level="high",
     ),
