@@ -509,6 +509,15 @@ def compute_chunk(
                 continue
             if old_score == score and old_level == level and _same_flags(old_flags, flags):
                 continue  # unchanged: nothing to write, nothing serialised
+        # History: a row when the score, level or what drove it changed; not when only
+        # evidence moved on (a flagged customer's "days since" grows every night).
+        if (
+            old is None
+            or old_score != score
+            or old_level != level
+            or _contributions(old_flags) != assessment.contributions
+        ):
+            snapshots.append((customer_id, day, score, level, assessment.contributions))
         outcome.changed += 1
         risen = LEVEL_RANK[level] > LEVEL_RANK[old_level]
         level_changed = level != old_level
@@ -532,7 +541,6 @@ def compute_chunk(
                 resolved_at,
             )
         )
-        snapshots.append((customer_id, day, score, level, assessment.contributions))
         if level_changed:
             events.append(
                 (
@@ -570,6 +578,10 @@ def compute_chunk(
 def _stored(flags: list | str) -> list:
     """Stored flags as a list (_fetch reads jsonb on PostgreSQL as its text)."""
     return json_loads(flags) if isinstance(flags, str) else flags
+
+
+def _contributions(stored: list | str) -> dict[str, float]:
+    return {flag["key"]: flag["contribution"] for flag in _stored(stored)}
 
 
 def _same_flags(stored: list | str, flags: list[dict]) -> bool:

@@ -245,6 +245,23 @@ class TestRecompute:
         snapshot = RiskSnapshot.objects.get(customer=customer)
         assert set(snapshot.contributions) == {"complaints"}
 
+    def test_history_grows_when_the_score_changes_not_when_only_evidence_moves_on(self):
+        customer = old_customer()
+        for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
+            interact(customer, day)
+        risk.compute_all(today())
+        risk.compute_all(today() + timedelta(days=1))
+        current = CustomerRisk.objects.get(customer=customer)
+        assert current.flags[0]["evidence"]["days"] == 41  # the reason is up to date ...
+        assert RiskSnapshot.objects.filter(customer=customer).count() == 1  # ... same score
+        interact(customer, 0, kind="complaint")
+        risk.compute_all(today() + timedelta(days=2))
+        history = list(
+            RiskSnapshot.objects.filter(customer=customer).values_list("as_of", "contributions")
+        )
+        assert [day for day, _ in history] == [today(), today() + timedelta(days=2)]
+        assert set(history[-1][1]) == {"complaints"}  # talked to, but complained
+
 
 def test_backtest_measures_precision_and_recall():
     as_of = today() - timedelta(days=100)

@@ -125,9 +125,13 @@ class CustomerRisk(models.Model):
 
 
 class RiskSnapshot(models.Model):
-    """A customer's score on one day, written when it changed; the chart's data."""
+    """A customer's score on one day, written when it or what drove it changed; the chart."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="risk_snapshots")
+    # No index of its own: one_snapshot_per_day (customer, as_of) serves every lookup by
+    # customer, and a third index made each night's history inserts ~20 % slower.
+    customer = models.ForeignKey(
+        Customer, on_delete=models.CASCADE, related_name="risk_snapshots", db_index=False
+    )
     as_of = models.DateField(_("date"))
     score = models.PositiveSmallIntegerField(null=True)
     level = models.CharField(max_length=10, choices=RiskLevel.choices)
