@@ -485,7 +485,7 @@ def compute_chunk(
     risks, snapshots, events, rises = [], [], [], []
     for assessment in assessments:
         customer_id, score, level = assessment.customer_id, assessment.score, assessment.level
-        flags = assessment.flags_json
+        flags = assessment.flags_json if assessment.flags else []
         old = current.get(customer_id)
         if old is None:
             old_score, old_level, level_since = None, RiskLevel.LOW, day
@@ -507,15 +507,21 @@ def compute_chunk(
                 # A newer day is already stored: a backfill of a past day writes history only.
                 snapshots.append((customer_id, day, score, level, assessment.contributions))
                 continue
-            if old_score == score and old_level == level and _same_flags(old_flags, flags):
-                continue  # unchanged: nothing to write, nothing serialised
+            if old_flags == "[]" and not assessment.flags:  # most customers: no flags
+                if old_score == score and old_level == level:
+                    continue  # unchanged: nothing to write, nothing serialised
+                old_flags = []
+            else:
+                old_flags = _stored(old_flags)
+                if old_score == score and old_level == level and old_flags == flags:
+                    continue
         # History: a row when the score, level or what drove it changed; not when only
         # evidence moved on (a flagged customer's "days since" grows every night).
         if (
             old is None
             or old_score != score
             or old_level != level
-            or _contributions(old_flags) != assessment.contributions
+            or {flag["key"]: flag["contribution"] for flag in old_flags} != assessment.contributions
         ):
             snapshots.append((customer_id, day, score, level, assessment.contributions))
         outcome.changed += 1
@@ -578,16 +584,6 @@ def compute_chunk(
 def _stored(flags: list | str) -> list:
     """Stored flags as a list (_fetch reads jsonb on PostgreSQL as its text)."""
     return json_loads(flags) if isinstance(flags, str) else flags
-
-
-def _contributions(stored: list | str) -> dict[str, float]:
-    return {flag["key"]: flag["contribution"] for flag in _stored(stored)}
-
-
-def _same_flags(stored: list | str, flags: list[dict]) -> bool:
-    if isinstance(stored, str) and not flags:
-        return stored == "[]"  # most customers: no flags then or now, nothing to decode
-    return _stored(stored) == flags
 
 
 # Column order of the tuples compute_chunk builds.
