@@ -34,7 +34,7 @@ def stalled_facts(id_from: int, id_to: int, as_of: date, params: signals.Params)
     return {
         row["checklist__customer_id"]: {
             "stalled_steps": row["stalled_steps"],
-            "days_overdue": (as_of - row["oldest_due"]).days,
+            "oldest_due": row["oldest_due"].isoformat(),
             "window": params.window_days,
         }
         for row in rows
@@ -49,7 +49,9 @@ def evaluate(facts: signals.Facts, params: signals.Params) -> signals.Finding | 
 
 
 def describe(evidence: dict) -> str:
-    return _("Onboarding stalled: a required step is %(days_overdue)s days overdue.") % evidence
+    return _("Onboarding stalled: a required step is %(days_overdue)s days overdue.") % {
+        "days_overdue": signals.days_since(evidence["oldest_due"])
+    }
 
 
 STALLED_ONBOARDING = signals.Signal(

@@ -9,7 +9,10 @@ the other weights are re-normalised, rather than counting the customer healthy.
 Adding a signal (later apps: unopened emails, NPS answers, stalled onboarding)
 is one `Signal(...)` passed to `register()` from the app's AppConfig.ready().
 Reasons are rendered from the stored evidence at display time, so they appear
-in the reader's language.
+in the reader's language. Evidence holds dates, not day counts ("last contact on
+2026-10-14", not "40 days ago"): it stays the same from one night to the next
+unless something happened, so the nightly job rewrites only customers whose risk
+really changed, and the reason counts the days when it is shown.
 
 A signal over interactions may also give a `screen`: SQL saying which customers
 it could possibly flag. On PostgreSQL the nightly job then runs no Python at all
@@ -141,20 +144,33 @@ def registered() -> dict[str, Signal]:
     return dict(_registry)
 
 
-def _days(since: datetime | date | None, when: "Facts | date") -> int | None:
-    """Whole local days from `since` to `when` (a date, or the facts' date)."""
+def _local_date(moment: datetime | date, facts: Facts) -> date:
+    if isinstance(moment, datetime):
+        # astimezone() directly when the zone is known: localdate() re-checks and
+        # looks the zone up on each of the job's many calls.
+        return moment.astimezone(facts.zone).date() if facts.zone else timezone.localdate(moment)
+    return moment
+
+
+def _days(since: datetime | date | None, facts: Facts) -> int | None:
+    """Whole local days from `since` to the facts' date."""
     if since is None:
         return None
-    zone = None
-    if isinstance(when, Facts):
-        zone, when = when.zone, when.as_of
-    if isinstance(since, datetime):
-        # astimezone() directly when the zone is known: localdate() re-checks and
-        # looks the zone up on each of the job's ~250,000 calls.
-        day = since.astimezone(zone).date() if zone else timezone.localdate(since)
-    else:
-        day = since
-    return (when - day).days
+    return (facts.as_of - _local_date(since, facts)).days
+
+
+def _iso(moment: datetime | date | None, facts: Facts) -> str | None:
+    """A moment's local date as stored in evidence."""
+    return None if moment is None else _local_date(moment, facts).isoformat()
+
+
+def days_since(day: str | None) -> int | None:
+    """Whole days from a date stored in evidence (ISO) to today, for a reason's text."""
+    return None if day is None else (timezone.localdate() - date.fromisoformat(day)).days
+
+
+def days_until(day: str | None) -> int | None:
+    return None if day is None else -days_since(day)
 
 
 def _window_start(end: datetime, params: Params) -> datetime:
@@ -190,7 +206,12 @@ def _inactivity(facts: Facts, params: Params) -> Finding | None:
         limit = max(MIN_INACTIVITY_DAYS, round(float(params.threshold) * usual_gap))
     else:
         limit = params.window_days
-    evidence = {"days": days, "usual_gap": usual_gap, "limit": limit, "never": last is None}
+    evidence = {
+        "since": _iso(since, facts),  # the last contact, or when they became a customer
+        "usual_gap": usual_gap,
+        "limit": limit,
+        "never": last is None,
+    }
     return Finding(days > limit, evidence)
 
 
@@ -223,11 +244,12 @@ def _inactivity_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_inactivity(evidence: dict) -> str:
+    values = {**evidence, "days": days_since(evidence["since"])}
     if evidence.get("never"):
-        return _("No interaction recorded in %(days)s days as a customer.") % evidence
+        return _("No interaction recorded in %(days)s days as a customer.") % values
     if evidence.get("usual_gap"):
-        return _("No contact for %(days)s days; usually every %(usual_gap)s days.") % evidence
-    return _("No contact for %(days)s days (limit %(limit)s).") % evidence
+        return _("No contact for %(days)s days; usually every %(usual_gap)s days.") % values
+    return _("No contact for %(days)s days (limit %(limit)s).") % values
 
 
 # --- Complaints and negative feedback ---------------------------------------------
@@ -301,7 +323,7 @@ def _discount_near_renewal(facts: Facts, params: Params) -> Finding | None:
     days_to_renewal = (facts.renewal_date - facts.as_of).days
     count = facts.aggregates.get("requests") or 0
     near = -params.window_days <= days_to_renewal <= params.window_days
-    evidence = {"count": count, "days_to_renewal": days_to_renewal}
+    evidence = {"count": count, "renewal_date": facts.renewal_date.isoformat()}
     return Finding(near and count >= params.threshold, evidence)
 
 
@@ -319,9 +341,10 @@ def _discount_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_discount(evidence: dict) -> str:
+    values = {**evidence, "days_to_renewal": days_until(evidence["renewal_date"])}
     return (
         _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.")
-        % evidence
+        % values
     )
 
 
@@ -339,7 +362,7 @@ def _renewal_no_contact(facts: Facts, params: Params) -> Finding | None:
     last = facts.aggregates.get("last")
     days_since_contact = _days(last, facts)
     quiet = days_since_contact is None or days_since_contact >= params.threshold
-    evidence = {"days_to_renewal": days_to_renewal, "days_since_contact": days_since_contact}
+    evidence = {"renewal_date": facts.renewal_date.isoformat(), "last_contact": _iso(last, facts)}
     return Finding(0 <= days_to_renewal <= params.window_days and quiet, evidence)
 
 
@@ -358,11 +381,15 @@ def _renewal_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_renewal(evidence: dict) -> str:
-    if evidence.get("days_since_contact") is None:
-        return _("Renewal in %(days_to_renewal)s days and never contacted.") % evidence
+    values = {
+        "days_to_renewal": days_until(evidence["renewal_date"]),
+        "days_since_contact": days_since(evidence["last_contact"]),
+    }
+    if values["days_since_contact"] is None:
+        return _("Renewal in %(days_to_renewal)s days and never contacted.") % values
     return (
         _("Renewal in %(days_to_renewal)s days, last contact %(days_since_contact)s days ago.")
-        % evidence
+        % values
     )
 
 
@@ -382,8 +409,7 @@ def _cancellation(facts: Facts, params: Params) -> Finding | None:
     if not facts.aggregates.get("any"):
         return None  # no history at all: nothing to say either way
     count = facts.aggregates["count"]
-    last = facts.aggregates.get("last")
-    evidence = {"count": count, "days_ago": _days(last, facts)}
+    evidence = {"count": count, "last": _iso(facts.aggregates.get("last"), facts)}
     return Finding(count >= params.threshold, evidence)
 
 
@@ -392,7 +418,11 @@ def _cancellation_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_cancellation(evidence: dict) -> str:
-    return _("Asked to cancel or not renew %(days_ago)s days ago.") % evidence
+    if evidence["last"] is None:  # flagged with a threshold of 0: no request at all
+        return _("Cancellation flagged without a request (threshold 0).")
+    return _("Asked to cancel or not renew %(days_ago)s days ago.") % {
+        "days_ago": days_since(evidence["last"])
+    }
 
 
 BUILT_IN = [

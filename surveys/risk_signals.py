@@ -56,7 +56,7 @@ def _read_latest_answers(id_from: int, id_to: int, as_of: date, window_days: int
         if customer_id not in latest:
             latest[customer_id] = {
                 "score": score,
-                "days_ago": (as_of - timezone.localdate(submitted_at)).days,
+                "answered_on": timezone.localdate(submitted_at).isoformat(),
                 "category": nps.category(score),
             }
     return latest
@@ -71,12 +71,20 @@ def _evaluator(category: str):
     return evaluate
 
 
+def _with_days(evidence: dict) -> dict:
+    return {**evidence, "days_ago": signals.days_since(evidence["answered_on"])}
+
+
 def describe_passive(evidence: dict) -> str:
-    return _("Answered %(score)s (passive) to the NPS survey %(days_ago)s days ago.") % evidence
+    return _("Answered %(score)s (passive) to the NPS survey %(days_ago)s days ago.") % _with_days(
+        evidence
+    )
 
 
 def describe_detractor(evidence: dict) -> str:
-    return _("Answered %(score)s (detractor) to the NPS survey %(days_ago)s days ago.") % evidence
+    return _(
+        "Answered %(score)s (detractor) to the NPS survey %(days_ago)s days ago."
+    ) % _with_days(evidence)
 
 
 WINDOW_HELP = gettext_lazy("Days an NPS answer counts for.")

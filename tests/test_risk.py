@@ -15,6 +15,7 @@ from retention.models import (
     RiskSnapshot,
     SignalSetting,
 )
+from retention.panels import describe_flags
 
 from .factories import CustomerFactory, InteractionFactory
 
@@ -71,7 +72,10 @@ class TestEachSignalAlone:
         result = assessed(customer)
         assert flag_keys(result) == ["inactivity"]
         evidence = result.flags[0]["evidence"]
-        assert evidence["usual_gap"] == 10.0 and evidence["limit"] == 30 and evidence["days"] == 40
+        assert evidence["usual_gap"] == 10.0 and evidence["limit"] == 30
+        assert evidence["since"] == (today() - timedelta(days=40)).isoformat()
+        [flag] = describe_flags(result.flags)
+        assert flag["reason"] == "No contact for 40 days; usually every 10.0 days."
 
     @pytest.mark.parametrize("silent_days, flagged", [(30, False), (31, True)])
     def test_inactivity_boundary_is_exclusive(self, silent_days, flagged):
@@ -245,15 +249,30 @@ class TestRecompute:
         snapshot = RiskSnapshot.objects.get(customer=customer)
         assert set(snapshot.contributions) == {"complaints"}
 
-    def test_history_grows_when_the_score_changes_not_when_only_evidence_moves_on(self):
+    def test_a_night_with_nothing_new_rewrites_nothing_and_the_reason_counts_on(
+        self, monkeypatch
+    ):
+        customer = old_customer()
+        for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
+            interact(customer, day)
+        risk.compute_all(today())
+        stored = CustomerRisk.objects.get(customer=customer)
+        # The next night: still flagged for the same reason, nothing to write ...
+        assert risk.compute_all(today() + timedelta(days=1)).changed == 0
+        assert CustomerRisk.objects.get(customer=customer).computed_for == stored.computed_for
+        # ... and the reason, read the next day, counts the extra day.
+        tomorrow = timezone.now() + timedelta(days=1)
+        monkeypatch.setattr(timezone, "now", lambda: tomorrow)
+        [flag] = describe_flags(CustomerRisk.objects.get(customer=customer).flags)
+        assert flag["reason"] == "No contact for 41 days; usually every 10.0 days."
+
+    def test_history_grows_when_the_score_changes(self):
         customer = old_customer()
         for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
             interact(customer, day)
         risk.compute_all(today())
         risk.compute_all(today() + timedelta(days=1))
-        current = CustomerRisk.objects.get(customer=customer)
-        assert current.flags[0]["evidence"]["days"] == 41  # the reason is up to date ...
-        assert RiskSnapshot.objects.filter(customer=customer).count() == 1  # ... same score
+        assert RiskSnapshot.objects.filter(customer=customer).count() == 1  # same score
         interact(customer, 0, kind="complaint")
         risk.compute_all(today() + timedelta(days=2))
         history = list(

@@ -88,6 +88,7 @@ class CustomerRisk(models.Model):
     # [{"key", "label", "reason", "evidence": {...}, "weight", "contribution"}], flagged only.
     flags = models.JSONField(_("flags"), default=list, blank=True)
     previous_score = models.PositiveSmallIntegerField(null=True, blank=True)
+    # The night this row last changed: a night that changes nothing writes nothing.
     computed_for = models.DateField(_("computed for"))
     level_since = models.DateField(_("at this level since"))
     snoozed_until = models.DateField(_("snoozed until"), null=True, blank=True)
