@@ -9,7 +9,7 @@ same data gives the same rows, so re-running a day is harmless.
 """
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
@@ -139,7 +139,12 @@ def _finish(
     if not flagged:
         return Assessment(customer_id, 0, level_for(0, config))
     flags = [
-        FlagResult(signal.key, weight, round(100 * weight / total_weight, 1), dict(evidence))
+        FlagResult(
+            signal.key,
+            weight,
+            round(100 * weight / total_weight, 1),
+            evidence if type(evidence) is dict else dict(evidence),  # e.g. a MappingProxy
+        )
         for signal, weight, evidence in flagged
     ]
     score = round(sum(flag.contribution for flag in flags))
@@ -178,6 +183,25 @@ def _fetch_sql(sql: str, params: list | tuple) -> list[tuple]:
         return cursor.fetchall()
 
 
+def _stream_sql(sql: str, params: list | tuple) -> Iterator[tuple]:
+    """A query's rows as PostgreSQL produces them, while it is still producing the rest.
+
+    COPY (query) TO STDOUT: the server streams rows into the socket without waiting
+    for the client, so scoring the first customers of a chunk overlaps with computing
+    the aggregates of the next ones (the nightly job's two halves, about the same
+    size; one after the other they took twice as long). Binary, with the column types
+    from a LIMIT 0 run of the same query (planning only). The connection is busy until
+    the rows are all read: run other queries before.
+    """
+    with connection.cursor() as cursor:
+        raw = cursor.cursor
+        raw.execute(f"SELECT * FROM ({sql}) AS query LIMIT 0", params)  # noqa: S608
+        types = [column.type_code for column in raw.description]
+        with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
+            copy.set_types(types)
+            yield from copy.rows()
+
+
 # The scored customers' columns, in the chunk query's rows and as screens name them.
 _CUSTOMER_COLUMNS = {
     "id": F("pk"),
@@ -187,9 +211,9 @@ _CUSTOMER_COLUMNS = {
     "created_on": TruncDate("created_at"),
     "renewal_date": F("renewal_date"),
 }
-# After them in each row: the screens' two bit masks, whether the customer has any
+# After them in each row: the screens' three bit masks, whether the customer has any
 # interactions, then every signal's aggregates.
-_MIGHT_FLAG, _SURE_OF_DATA, _HAS_INTERACTIONS, _FIRST_AGGREGATE = 5, 6, 7, 8
+_HAS_INTERACTIONS, _FIRST_AGGREGATE = 8, 9
 _EVERY_BIT = -1  # unscreened: every signal might flag
 
 
@@ -211,6 +235,8 @@ def assess_chunk(
     backtest of what the flags would have said then. On PostgreSQL the signals'
     screens (see signals.Screen) spare Python the signals that cannot flag a
     customer; `screened=False` evaluates everything (the tests compare both).
+    Customers are scored as their rows arrive, while the database is still
+    computing the rest of the chunk (see _stream_sql).
     """
     end = end_of_day(as_of)
     registry = signals.registered()
@@ -245,6 +271,13 @@ def assess_chunk(
         .annotate(**aggregates)
         .values_list("customer_id", *aggregates)
     )
+    # Signals with their own data source (e.g. onboarding checklists): one query each,
+    # before the chunk query, which keeps the connection busy while its rows stream in.
+    own_facts = {
+        key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
+        for key, signal in registry.items()
+        if signal.chunk_facts is not None
+    }
     bits = {}
     if screened and connection.vendor == "postgresql":
         screens = _screens(config, as_of, end)
@@ -254,17 +287,16 @@ def assess_chunk(
         by_customer = {row[0]: row[1:] for row in interactions}
         no_interactions = (None,) * len(aggregates)
         rows = [
-            (*row, _EVERY_BIT, 0, row[0] in by_customer, *by_customer.get(row[0], no_interactions))
+            (
+                *row,
+                _EVERY_BIT,  # every signal might flag ...
+                0,  # ... none is sure to have data ...
+                0,  # ... or sure to have none
+                row[0] in by_customer,
+                *by_customer.get(row[0], no_interactions),
+            )
             for row in customers
         ]
-    if not rows:
-        return []
-    # Signals with their own data source (e.g. onboarding checklists): one query each.
-    own_facts = {
-        key: signal.chunk_facts(id_from, id_to, as_of, config.params[key])
-        for key, signal in registry.items()
-        if signal.chunk_facts is not None
-    }
     # A customer missing from a signal's own data has no data for it (see
     # signals.ChunkFacts): most customers are in none of them (no survey answer, no
     # onboarding, no email), and plans_without_own leaves those signals out.
@@ -298,7 +330,8 @@ def assess_chunk(
     quiet_level = level_for(0, config)
     assessments = []
     for row in rows:
-        pk, status, customer_since, created_on, renewal_date, might_flag, sure_of_data = row[:7]
+        pk, status, customer_since, created_on, renewal_date = row[:5]
+        might_flag, sure_of_data, no_data = row[5:_HAS_INTERACTIONS]
         profile = profiles[status == onboarding_status]
         if pk in with_own:
             plans = profile.plans
@@ -316,9 +349,13 @@ def assess_chunk(
         total_weight = 0
         flagged = []
         for plan in plans:
-            if plan.bit and not might_flag & plan.bit and sure_of_data & plan.bit:
-                total_weight += plan.weight  # its screen: has data, cannot flag
-                continue
+            if plan.bit and not might_flag & plan.bit:
+                # Its screen says it cannot flag them, and ...
+                if sure_of_data & plan.bit:
+                    total_weight += plan.weight  # ... has data: counted, healthy
+                    continue
+                if no_data & plan.bit:
+                    continue  # ... has none: left out
             if plan.own_facts is not None:
                 aggregates = plan.own_facts.get(pk)
                 if aggregates is None:
@@ -368,13 +405,13 @@ def _screens(config: Configuration, as_of: date, end: datetime) -> dict[str, sig
 
 def _chunk_rows(
     customers: QuerySet, interactions: QuerySet, screens: dict[str, signals.Screen]
-) -> list[tuple]:
-    """One query (PostgreSQL): per customer, their columns, two bit masks (bit i: the
-    i-th screen's might_flag, has_data), whether they have interactions, then the
-    aggregates (NULL without interactions)."""
+) -> Iterator[tuple]:
+    """One query (PostgreSQL): per customer, their columns, three bit masks (bit i: the
+    i-th screen's might_flag is not false, its has_data is true, is false), whether
+    they have interactions, then the aggregates (NULL without interactions)."""
     quote = connection.ops.quote_name
     customer = SimpleNamespace(**{name: f"c.{quote(f'c_{name}')}" for name in _CUSTOMER_COLUMNS})
-    might_flag, sure_of_data = [], []
+    might_flag, sure_of_data, no_data = [], [], []
     for index, (key, screen) in enumerate(screens.items()):
         aggregate = SimpleNamespace(
             **{
@@ -391,28 +428,30 @@ def _chunk_rows(
                 customer,
             )
         )
-        sure_of_data.append(
-            _render(
-                f"CASE WHEN ({screen.has_data}) IS TRUE THEN {1 << index} ELSE 0 END",
-                screen.values,
-                aggregate,
-                customer,
+        for masks, test in ((sure_of_data, "IS TRUE"), (no_data, "IS FALSE")):
+            masks.append(
+                _render(
+                    f"CASE WHEN ({screen.has_data}) {test} THEN {1 << index} ELSE 0 END",
+                    screen.values,
+                    aggregate,
+                    customer,
+                )
             )
-        )
     customers_sql, customers_params = customers.query.sql_with_params()
     interactions_sql, interactions_params = interactions.query.sql_with_params()
     columns = [
         *(customer.__dict__.values()),
         " + ".join(sql for sql, _params in might_flag) or "0",
         " + ".join(sql for sql, _params in sure_of_data) or "0",
+        " + ".join(sql for sql, _params in no_data) or "0",
         f"a.{quote('customer_id')} IS NOT NULL",
         *(f"a.{quote(name)}" for name in interactions.query.annotation_select),
     ]
-    return _fetch_sql(
+    return _stream_sql(
         f"SELECT {', '.join(columns)} FROM ({customers_sql}) AS c "  # noqa: S608 (quoted names)
         f"LEFT JOIN ({interactions_sql}) AS a ON a.{quote('customer_id')} = c.{quote('c_id')}",
         (
-            *(value for _sql, params in might_flag + sure_of_data for value in params),
+            *(value for _sql, params in might_flag + sure_of_data + no_data for value in params),
             *customers_params,
             *interactions_params,
         ),
@@ -458,8 +497,6 @@ def compute_chunk(
 ) -> ChunkOutcome:
     """Assess one chunk and write what changed: current risk, history, events, notices."""
     config = config or load_configuration()
-    assessments = assess_chunk(as_of, id_from, id_to, config)
-    scored_ids = {a.customer_id for a in assessments}
     current = {
         row[0]: row
         for row in _fetch(
@@ -468,6 +505,8 @@ def compute_chunk(
             .values_list(*_CURRENT)
         )
     }
+    assessments = assess_chunk(as_of, id_from, id_to, config)
+    scored_ids = {a.customer_id for a in assessments}
     # Customers no longer scored (churned, archived, leads) drop back to low with no flags.
     for customer_id, row in current.items():
         if customer_id not in scored_ids and (_stored(row[3]) or row[2] != RiskLevel.LOW):

@@ -87,8 +87,10 @@ class Screen(NamedTuple):
 
     `might_flag` must be true for every customer `evaluate` would flag; it may be true
     for more (those are evaluated in Python, which decides). NULL counts as "might".
-    `has_data` may be true only for customers `evaluate` surely returns a Finding for
-    (flagged or healthy, not None); NULL counts as "not sure".
+    `has_data` is true only for customers `evaluate` surely returns a Finding for
+    (flagged or healthy), false only for those it surely returns None for, NULL when
+    not sure. A signal that cannot flag a customer and is sure either way is not
+    evaluated for them.
 
     Both name the signal's aggregates as {a.<name>} and the customer's columns as
     {c.<column>} (id, status, customer_since, created_on, renewal_date), and values
@@ -233,7 +235,8 @@ def _inactivity_screen(params: Params, as_of: date, end: datetime) -> Screen:
     ).replace("GAP", _USUAL_GAP_SQL)
     return Screen(
         might_flag=f"{{a.last}} < %(end)s - interval '1 day' * ({limit})",
-        has_data="{a.last} IS NOT NULL",
+        # Never contacted is not "no data": an old enough customer is then inactive.
+        has_data="CASE WHEN {a.last} IS NOT NULL THEN TRUE END",
         values={
             "end": end,
             "min_days": MIN_INACTIVITY_DAYS,
