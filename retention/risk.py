@@ -10,6 +10,7 @@ same data gives the same rows, so re-running a day is harmless.
 
 import re
 from collections.abc import Iterator, Mapping
+from contextlib import closing
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from json import dumps as json_dumps
@@ -286,7 +287,7 @@ def assess_chunk(
     else:  # SQLite (whose raw rows are text, not dates) or unscreened: Python decides all
         by_customer = {row[0]: row[1:] for row in interactions}
         no_interactions = (None,) * len(aggregates)
-        rows = [
+        rows = (
             (
                 *row,
                 _EVERY_BIT,  # every signal might flag ...
@@ -296,7 +297,7 @@ def assess_chunk(
                 *by_customer.get(row[0], no_interactions),
             )
             for row in customers
-        ]
+        )
     # A customer missing from a signal's own data has no data for it (see
     # signals.ChunkFacts): most customers are in none of them (no survey answer, no
     # onboarding, no email), and plans_without_own leaves those signals out.
@@ -329,54 +330,65 @@ def assess_chunk(
     Facts = signals.Facts
     quiet_level = level_for(0, config)
     assessments = []
-    for row in rows:
-        pk, status, customer_since, created_on, renewal_date = row[:5]
-        might_flag, sure_of_data, no_data = row[5:_HAS_INTERACTIONS]
-        profile = profiles[status == onboarding_status]
-        if pk in with_own:
-            plans = profile.plans
-        elif (
-            profile.all_screened
-            and not might_flag & profile.screened
-            and sure_of_data & profile.screened
-        ):
-            # Most customers: no signal could flag them and one has data. Score 0.
-            assessments.append(Assessment(pk, 0, quiet_level))
-            continue
-        else:
-            plans = profile.plans_without_own
-        has_interactions = row[_HAS_INTERACTIONS]
-        total_weight = 0
-        flagged = []
-        for plan in plans:
-            if plan.bit and not might_flag & plan.bit:
-                # Its screen says it cannot flag them, and ...
-                if sure_of_data & plan.bit:
-                    total_weight += plan.weight  # ... has data: counted, healthy
-                    continue
-                if no_data & plan.bit:
-                    continue  # ... has none: left out
-            if plan.own_facts is not None:
-                aggregates = plan.own_facts.get(pk)
-                if aggregates is None:
-                    continue  # no row in the feature's own data: no data
-            elif has_interactions:
-                aggregates = dict(zip(plan.names, row[plan.start : plan.stop]))  # noqa: B905
+    # Closed on the way out, also on an error: a half-read COPY blocks the connection.
+    with closing(rows):
+        for row in rows:
+            pk, status, customer_since, created_on, renewal_date = row[:5]
+            might_flag, sure_of_data, no_data = row[5:_HAS_INTERACTIONS]
+            profile = profiles[status == onboarding_status]
+            if pk in with_own:
+                plans = profile.plans
+            elif (
+                profile.all_screened
+                and not might_flag & profile.screened
+                and sure_of_data & profile.screened
+            ):
+                # Most customers: no signal could flag them and one has data. Score 0.
+                assessments.append(Assessment(pk, 0, quiet_level))
+                continue
             else:
-                aggregates = NO_FACTS
-            finding = plan.evaluate(
-                make_facts(
-                    Facts,
-                    (pk, status, customer_since, created_on, renewal_date, as_of, aggregates, zone),
-                ),
-                plan.params,
-            )
-            if finding is None:
-                continue  # no data: left out, the others re-normalised
-            total_weight += plan.weight
-            if finding.flagged:
-                flagged.append((plan.signal, plan.weight, finding.evidence))
-        assessments.append(_finish(pk, total_weight, flagged, config))
+                plans = profile.plans_without_own
+            has_interactions = row[_HAS_INTERACTIONS]
+            total_weight = 0
+            flagged = []
+            for plan in plans:
+                if plan.bit and not might_flag & plan.bit:
+                    # Its screen says it cannot flag them, and ...
+                    if sure_of_data & plan.bit:
+                        total_weight += plan.weight  # ... has data: counted, healthy
+                        continue
+                    if no_data & plan.bit:
+                        continue  # ... has none: left out
+                if plan.own_facts is not None:
+                    aggregates = plan.own_facts.get(pk)
+                    if aggregates is None:
+                        continue  # no row in the feature's own data: no data
+                elif has_interactions:
+                    aggregates = dict(zip(plan.names, row[plan.start : plan.stop]))  # noqa: B905
+                else:
+                    aggregates = NO_FACTS
+                finding = plan.evaluate(
+                    make_facts(
+                        Facts,
+                        (
+                            pk,
+                            status,
+                            customer_since,
+                            created_on,
+                            renewal_date,
+                            as_of,
+                            aggregates,
+                            zone,
+                        ),
+                    ),
+                    plan.params,
+                )
+                if finding is None:
+                    continue  # no data: left out, the others re-normalised
+                total_weight += plan.weight
+                if finding.flagged:
+                    flagged.append((plan.signal, plan.weight, finding.evidence))
+            assessments.append(_finish(pk, total_weight, flagged, config))
     return assessments
 
 

@@ -249,9 +249,7 @@ class TestRecompute:
         snapshot = RiskSnapshot.objects.get(customer=customer)
         assert set(snapshot.contributions) == {"complaints"}
 
-    def test_a_night_with_nothing_new_rewrites_nothing_and_the_reason_counts_on(
-        self, monkeypatch
-    ):
+    def test_a_night_with_nothing_new_rewrites_nothing_and_the_reason_counts_on(self, monkeypatch):
         customer = old_customer()
         for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
             interact(customer, day)

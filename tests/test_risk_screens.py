@@ -8,11 +8,13 @@ identical, while the screened run evaluates far fewer signals.
 """
 
 import dataclasses
+import gc
 import random
 from collections import Counter
 from datetime import timedelta
 from decimal import Decimal
 
+import psycopg
 import pytest
 from django.db import connection
 from django.utils import timezone
@@ -148,3 +150,33 @@ def test_screened_and_unscreened_assessments_are_identical(postgres, evaluations
     assert 0 < flagged < scored
     if settings_name == "default":
         assert screened_calls < unscreened_calls * 0.6
+
+
+def test_a_signal_failing_halfway_through_a_chunk_leaves_the_connection_usable(
+    postgres, monkeypatch
+):
+    """The chunk's rows stream in (COPY): an error while scoring them must end the COPY,
+    or the transaction's rollback waits for ever and the worker hangs."""
+    random_customers(random.Random("failing"), 50)  # noqa: S311 (test data)
+    calls = Counter()
+
+    def failing(evaluate):
+        def wrapper(facts, params):
+            calls["all"] += 1
+            if calls["all"] == 3:
+                raise RuntimeError("a bug in a signal")
+            return evaluate(facts, params)
+
+        return wrapper
+
+    for key, signal in signals.registered().items():
+        broken = dataclasses.replace(signal, evaluate=failing(signal.evaluate))
+        monkeypatch.setitem(signals._registry, key, broken)
+    config = risk.load_configuration()
+    with pytest.raises(RuntimeError) as raised:
+        risk.assess_chunk(timezone.localdate(), 0, 10**9, config)
+    status = connection.connection.info.transaction_status
+    del raised
+    gc.collect()  # what would end a leaked COPY: the test fails instead of hanging
+    assert status != psycopg.pq.TransactionStatus.ACTIVE
+    assert Customer.objects.count() == 50  # and the connection answers
