@@ -160,11 +160,7 @@ NO_FACTS = MappingProxyType({})
 
 
 def _fetch(queryset: QuerySet) -> list[tuple]:
-    return _fetch_sql(*queryset.query.sql_with_params())
-
-
-def _fetch_sql(sql: str, params: list | tuple) -> list[tuple]:
-    """A query's rows as psycopg returns them, on PostgreSQL.
+    """A values_list queryset's rows as psycopg returns them, on PostgreSQL.
 
     Django reads timestamptz through a pure-Python subclass of psycopg's loader and
     runs each row through its field converters (json.loads for every JSON value);
@@ -172,14 +168,16 @@ def _fetch_sql(sql: str, params: list | tuple) -> list[tuple]:
     alone took seconds. Here: psycopg's C loader (the same aware datetimes, in the
     connection's time zone, UTC), and JSON columns left as their text.
     """
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql":
-            import psycopg  # noqa: PLC0415 (only on PostgreSQL)
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    import psycopg  # noqa: PLC0415 (only on PostgreSQL)
 
-            loader = psycopg.adapters.get_loader(
-                psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
-            )
-            cursor.cursor.adapters.register_loader("timestamptz", loader)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        loader = psycopg.adapters.get_loader(
+            psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
+        )
+        cursor.cursor.adapters.register_loader("timestamptz", loader)
         cursor.execute(sql, params)
         return cursor.fetchall()
 
