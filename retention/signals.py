@@ -31,7 +31,7 @@ from typing import NamedTuple
 from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from customers.models import Customer, Interaction
 
@@ -173,6 +173,16 @@ def days_since(day: str | None) -> int | None:
 
 def days_until(day: str | None) -> int | None:
     return None if day is None else -days_since(day)
+
+
+def relative_day(day: str) -> str:
+    """A date stored in evidence as the reader says it: "today", "in 3 days", "1 day ago"."""
+    days = days_until(day)
+    if days == 0:
+        return _("today")
+    if days > 0:
+        return ngettext("in %(count)s day", "in %(count)s days", days) % {"count": days}
+    return ngettext("%(count)s day ago", "%(count)s days ago", -days) % {"count": -days}
 
 
 def _window_start(end: datetime, params: Params) -> datetime:
@@ -344,11 +354,10 @@ def _discount_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_discount(evidence: dict) -> str:
-    values = {**evidence, "days_to_renewal": days_until(evidence["renewal_date"])}
-    return (
-        _("%(count)s discount or contract-change request(s), renewal in %(days_to_renewal)s days.")
-        % values
-    )
+    return _("%(count)s discount or contract-change request(s); renewal %(renewal)s.") % {
+        "count": evidence["count"],
+        "renewal": relative_day(evidence["renewal_date"]),
+    }
 
 
 # --- Renewal approaching with no recent contact -----------------------------------
@@ -384,16 +393,13 @@ def _renewal_screen(params: Params, as_of: date, end: datetime) -> Screen:
 
 
 def _describe_renewal(evidence: dict) -> str:
-    values = {
-        "days_to_renewal": days_until(evidence["renewal_date"]),
-        "days_since_contact": days_since(evidence["last_contact"]),
+    renewal = relative_day(evidence["renewal_date"])
+    if evidence["last_contact"] is None:
+        return _("Renewal %(renewal)s and never contacted.") % {"renewal": renewal}
+    return _("Renewal %(renewal)s, last contact %(contact)s.") % {
+        "renewal": renewal,
+        "contact": relative_day(evidence["last_contact"]),
     }
-    if values["days_since_contact"] is None:
-        return _("Renewal in %(days_to_renewal)s days and never contacted.") % values
-    return (
-        _("Renewal in %(days_to_renewal)s days, last contact %(days_since_contact)s days ago.")
-        % values
-    )
 
 
 # --- Cancellation or non-renewal ------------------------------------------------
@@ -423,9 +429,7 @@ def _cancellation_screen(params: Params, as_of: date, end: datetime) -> Screen:
 def _describe_cancellation(evidence: dict) -> str:
     if evidence["last"] is None:  # flagged with a threshold of 0: no request at all
         return _("Cancellation flagged without a request (threshold 0).")
-    return _("Asked to cancel or not renew %(days_ago)s days ago.") % {
-        "days_ago": days_since(evidence["last"])
-    }
+    return _("Asked to cancel or not renew %(when)s.") % {"when": relative_day(evidence["last"])}
 
 
 BUILT_IN = [

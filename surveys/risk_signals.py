@@ -71,20 +71,18 @@ def _evaluator(category: str):
     return evaluate
 
 
-def _with_days(evidence: dict) -> dict:
-    return {**evidence, "days_ago": signals.days_since(evidence["answered_on"])}
-
-
 def describe_passive(evidence: dict) -> str:
-    return _("Answered %(score)s (passive) to the NPS survey %(days_ago)s days ago.") % _with_days(
-        evidence
-    )
+    return _("Answered %(score)s (passive) to the NPS survey %(when)s.") % {
+        "score": evidence["score"],
+        "when": signals.relative_day(evidence["answered_on"]),
+    }
 
 
 def describe_detractor(evidence: dict) -> str:
-    return _(
-        "Answered %(score)s (detractor) to the NPS survey %(days_ago)s days ago."
-    ) % _with_days(evidence)
+    return _("Answered %(score)s (detractor) to the NPS survey %(when)s.") % {
+        "score": evidence["score"],
+        "when": signals.relative_day(evidence["answered_on"]),
+    }
 
 
 WINDOW_HELP = gettext_lazy("Days an NPS answer counts for.")

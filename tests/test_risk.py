@@ -131,6 +131,22 @@ class TestEachSignalAlone:
         interact(customer, last_contact)
         assert ("renewal_no_contact" in flag_keys(assessed(customer))) is flagged
 
+    def test_reasons_say_the_days_as_a_reader_would(self):
+        def reasons(customer):
+            flags = describe_flags(assessed(customer).flags)
+            return {flag["key"]: flag["reason"] for flag in flags}
+
+        renewing = old_customer(renewal_date=today() + timedelta(days=1))
+        interact(renewing, 40, kind="discount_request")
+        assert reasons(renewing) == {
+            "discount_near_renewal": "1 discount or contract-change request(s); renewal in 1 day.",
+            "renewal_no_contact": "Renewal in 1 day, last contact 40 days ago.",
+        }
+        leaving = old_customer()
+        interact(leaving, 20)
+        interact(leaving, 0, kind="cancellation")
+        assert reasons(leaving) == {"cancellation": "Asked to cancel or not renew today."}
+
     def test_cancellation_forces_high(self):
         customer = old_customer()
         for day in (3, 13, 23):
