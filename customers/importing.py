@@ -34,6 +34,7 @@ from django.utils.translation import ngettext
 from . import access, services
 from .csv_columns import FALSE_VALUES, TAG_SEPARATOR, TRUE_VALUES, column_names
 from .csv_columns import required_column_names as required_columns
+from .events import customers_imported
 from .exporting import unneutralise_cell
 from .forms import staff_users
 from .models import Company, Customer, ImportJob, Interaction, Tag
@@ -783,6 +784,12 @@ def _write_customers(
         done += len(batch)
         _report(progress, done, total)
     _set_tags([r for r in results if "tags" in r.extras], tags)
+    customers_imported.send(
+        sender=ImportJob,
+        job=job,
+        created_ids=[r.instance.pk for r in new],
+        updated_ids=[r.instance.pk for r in changed],
+    )
     return len(new), len(changed)
 
 

@@ -9,13 +9,14 @@ class RetentionConfig(AppConfig):
 
     def ready(self) -> None:
         from customers import panels, timeline
+        from customers.events import customers_imported
         from customers.models import Customer
 
         from . import panels as retention_panels
         from . import placeholders, signals
         from .email_signal import UNOPENED_EMAILS
         from .onboarding_signal import STALLED_ONBOARDING
-        from .receivers import start_onboarding_on_entry
+        from .receivers import start_onboarding_after_import, start_onboarding_on_entry
         from .timeline import checklist_step_entries, email_entries, risk_event_entries
 
         for signal in [*signals.BUILT_IN, STALLED_ONBOARDING]:
@@ -25,6 +26,7 @@ class RetentionConfig(AppConfig):
         panels.register_panel("onboarding", retention_panels.onboarding_panel)
         panels.register_panel("risk", retention_panels.risk_panel)
         post_save.connect(start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding")
+        customers_imported.connect(start_onboarding_after_import, dispatch_uid="onboarding_import")
 
         from customers.models import Interaction
 

@@ -216,6 +216,70 @@ def auto_start(customer: Customer) -> Checklist | None:
     return checklist_start(customer=customer, template=template)
 
 
+def start_many(customer_ids: list[int]) -> int:
+    """auto_start for many customers at once (a CSV import): the ones in onboarding who
+    never had a checklist get the matching template, in a few queries for all of them.
+
+    Set-based like the import itself; a template without required steps completes at
+    once, which auto_start handles one customer at a time. Returns how many started.
+    """
+    templates = list(
+        ChecklistTemplate.objects.filter(Q(is_default=True) | ~Q(plan="")).prefetch_related("steps")
+    )
+    if not templates or not customer_ids:
+        return 0
+    today = timezone.localdate()
+    started = 0
+    for chunk in (customer_ids[i : i + 1000] for i in range(0, len(customer_ids), 1000)):
+        customers = (
+            Customer.objects.filter(pk__in=chunk, status=Customer.Status.ONBOARDING)
+            .exclude(checklists__isnull=False)
+            .only("pk", "plan")
+        )
+        checklists, one_by_one = [], []
+        for customer in customers:
+            template = pick_template(customer, templates)
+            steps = list(template.steps.all()) if template else []
+            required = [step for step in steps if step.required]
+            if not required:
+                if steps:
+                    one_by_one.append(customer)
+                continue
+            first_due = min(step.due_offset_days for step in required)
+            checklists.append(
+                Checklist(
+                    customer=customer,
+                    template=template,
+                    name=template.name,
+                    started_on=today,
+                    required_total=len(required),
+                    optional_total=len(steps) - len(required),
+                    next_due_on=today + timedelta(days=first_due),
+                )
+            )
+        Checklist.objects.bulk_create(checklists)
+        ChecklistStep.objects.bulk_create(
+            ChecklistStep(
+                checklist=checklist,
+                position=index,
+                title=step.title,
+                description=step.description,
+                actor=step.actor,
+                due_on=today + timedelta(days=step.due_offset_days),
+                required=step.required,
+            )
+            for checklist in checklists
+            for index, step in enumerate(checklist.template.steps.all())
+        )
+        Customer.objects.filter(pk__in=[c.customer_id for c in checklists]).update(
+            onboarding_percent=0, updated_at=timezone.now()
+        )
+        for customer in one_by_one:
+            auto_start(customer)
+        started += len(checklists) + len(one_by_one)
+    return started
+
+
 FIGURES_CACHE_SECONDS = 600
 
 

@@ -19,6 +19,14 @@ def start_onboarding_on_entry(sender, instance: Customer, created: bool, **kwarg
     transaction.on_commit(lambda: auto_start(Customer.objects.get(pk=instance.pk)))
 
 
+def start_onboarding_after_import(sender, created_ids, updated_ids, **kwargs) -> None:
+    """A CSV import's customers in onboarding get their checklist too (bulk writes send
+    no post_save). Only those who never had one: an update is not an entry."""
+    from .onboarding import start_many
+
+    start_many([*created_ids, *updated_ids])
+
+
 def award_purchase_points(sender, instance, created: bool, **kwargs) -> None:
     """A purchase logged one by one earns its points in the same transaction.
 
