@@ -94,7 +94,13 @@ def checklist_start(
         started_on=start_on,
         started_by=started_by,
     )
-    ChecklistStep.objects.bulk_create(
+    ChecklistStep.objects.bulk_create(_copied_steps(checklist, start_on))
+    return refresh_progress(checklist)
+
+
+def _copied_steps(checklist: Checklist, start_on: date) -> list[ChecklistStep]:
+    """The checklist's template steps as its own steps, due from `start_on`."""
+    return [
         ChecklistStep(
             checklist=checklist,
             position=index,
@@ -104,9 +110,8 @@ def checklist_start(
             due_on=start_on + timedelta(days=step.due_offset_days),
             required=step.required,
         )
-        for index, step in enumerate(template.steps.all())
-    )
-    return refresh_progress(checklist)
+        for index, step in enumerate(checklist.template.steps.all())
+    ]
 
 
 def refresh_progress(checklist: Checklist) -> Checklist:
@@ -259,17 +264,7 @@ def start_many(customer_ids: list[int]) -> int:
             )
         Checklist.objects.bulk_create(checklists)
         ChecklistStep.objects.bulk_create(
-            ChecklistStep(
-                checklist=checklist,
-                position=index,
-                title=step.title,
-                description=step.description,
-                actor=step.actor,
-                due_on=today + timedelta(days=step.due_offset_days),
-                required=step.required,
-            )
-            for checklist in checklists
-            for index, step in enumerate(checklist.template.steps.all())
+            step for checklist in checklists for step in _copied_steps(checklist, today)
         )
         Customer.objects.filter(pk__in=[c.customer_id for c in checklists]).update(
             onboarding_percent=0, updated_at=timezone.now()
