@@ -31,7 +31,7 @@ def run(data, log=print) -> tuple[list[str], bool]:
     from django.urls import reverse
 
     from customers.models import Customer
-    from retention import loyalty
+    from retention.loyalty import points as loyalty
     from retention.models import LoyaltySettings, PointsAccount, PointsEntry, Reward
 
     log("Loyalty: emptying the loyalty tables ...")

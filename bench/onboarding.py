@@ -114,7 +114,7 @@ def figures_lines(runs: int = 5) -> list[str]:
     import statistics
     import time
 
-    from retention import onboarding
+    from retention.onboarding import checklists as onboarding
 
     since = timezone.localdate() - timedelta(days=365)
     durations = []

@@ -110,8 +110,8 @@ def run(log=print) -> Result:
     from django.db import connection
     from django.test.utils import CaptureQueriesContext, override_settings
 
-    from retention import outbox
     from retention.models import OutgoingEmail
+    from retention.outreach import outbox
 
     OutgoingEmail.objects.filter(idempotency_key__startswith=KEY_PREFIX).delete()
     customers = _customers(log)

@@ -5,7 +5,7 @@ Four timings, one after the other:
 (a) reference: one hand-written SQL statement of the same kind, aggregating every
     signal's facts per customer (FILTER clauses over the same windows) and updating a
     scratch table with them; what the machine does for this shape of work;
-(b) the first full `risk.compute_all(today)`, on empty risk tables: every current-risk
+(b) the first full `scoring.compute_all(today)`, on empty risk tables: every current-risk
     row and every history row written (once, when the app is installed);
 (c) the same day again, data unchanged: nothing to write ("Recompute now");
 (d) the next day (`today + 1 day`): the nightly steady state.
@@ -29,8 +29,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from customers.models import Customer, Interaction
-from retention import queue, risk, signals
 from retention.models import CustomerRisk, Notification, RiskEvent, RiskSnapshot
+from retention.risk import queue, scoring, signals
 
 from . import pages
 
@@ -132,7 +132,7 @@ def run_all(data, log=print) -> Result:
     for label, as_of in steps:
         log(f"  {label} ...")
         run = Run(label, as_of)
-        outcome = timed(run, lambda as_of=as_of: risk.compute_all(as_of))
+        outcome = timed(run, lambda as_of=as_of: scoring.compute_all(as_of))
         run.seen, run.changed = outcome.seen, outcome.changed
         run.ratio = run.seconds / reference.seconds
         run.gated = not label.startswith("(b)")
@@ -219,8 +219,8 @@ def reference_statement(as_of: date) -> int:
     the job scores; filling it is part of the timing but costs little next to the
     statement. Windows come from the same configuration the job uses.
     """
-    params = risk.load_configuration().params
-    end = risk.end_of_day(as_of)
+    params = scoring.load_configuration().params
+    end = scoring.end_of_day(as_of)
 
     def since(key: str) -> datetime:
         return end - timedelta(days=params[key].window_days)

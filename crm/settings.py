@@ -83,7 +83,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "django.template.context_processors.i18n",
                 "customers.context_processors.roles",
-                "retention.context_processors.notifications",
+                "retention.risk.context_processors.notifications",
             ],
         },
     },
@@ -190,11 +190,11 @@ RISK_NIGHTLY_HOUR = env.int("RISK_NIGHTLY_HOUR", default=2)
 RISK_NIGHTLY_MINUTE = env.int("RISK_NIGHTLY_MINUTE", default=15)
 CELERY_BEAT_SCHEDULE = {
     "nightly-risk-recompute": {
-        "task": "retention.tasks.nightly_risk_recompute",
+        "task": "retention.risk.tasks.nightly_risk_recompute",
         "schedule": crontab(hour=RISK_NIGHTLY_HOUR, minute=RISK_NIGHTLY_MINUTE),
     },
     "sweep-outbox": {
-        "task": "retention.tasks.sweep_outbox",
+        "task": "retention.outreach.tasks.sweep_outbox",
         "schedule": env.int("OUTBOX_SWEEP_SECONDS", default=60),
     },
     "purge-old-import-jobs": {
@@ -213,7 +213,7 @@ CELERY_BEAT_SCHEDULE = {
 LOYALTY_NIGHTLY_HOUR = env.int("LOYALTY_NIGHTLY_HOUR", default=1)
 LOYALTY_NIGHTLY_MINUTE = env.int("LOYALTY_NIGHTLY_MINUTE", default=45)
 CELERY_BEAT_SCHEDULE["nightly-loyalty"] = {
-    "task": "retention.tasks.nightly_loyalty",
+    "task": "retention.loyalty.tasks.nightly_loyalty",
     "schedule": crontab(hour=LOYALTY_NIGHTLY_HOUR, minute=LOYALTY_NIGHTLY_MINUTE),
 }
 

@@ -3,7 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from customers.views import healthz, home
-from retention.onboarding_views import onboarding_public
+from retention.onboarding.views import onboarding_public
 
 urlpatterns = [
     path("", home, name="home"),

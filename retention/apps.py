@@ -4,54 +4,114 @@ from django.utils.translation import gettext_lazy as _
 
 
 class RetentionConfig(AppConfig):
+    """One Django app of four features (risk/, onboarding/, loyalty/, outreach/).
+
+    Here they are wired to each other and to the customers app, which knows nothing
+    of them: registries (risk signals, timeline sources, customer-page cards, email
+    placeholders) and signal receivers.
+    """
+
     name = "retention"
     verbose_name = _("Retention")
 
     def ready(self) -> None:
-        from customers import panels, timeline
+        self._wire_risk()
+        self._wire_onboarding()
+        self._wire_loyalty()
+        self._wire_outreach()
+        self._add_customer_cards()
+
+    def _add_customer_cards(self) -> None:
+        """The cards on the customer page, in this order."""
+        from customers import panels
+
+        from .loyalty.views import loyalty_panel
+        from .onboarding.panels import onboarding_panel
+        from .outreach.panels import followups_panel
+        from .risk.panels import risk_panel
+
+        panels.register_panel("onboarding", onboarding_panel)
+        panels.register_panel("risk", risk_panel)
+        panels.register_panel("loyalty", loyalty_panel)
+        panels.register_panel("followups", followups_panel)
+
+    def _wire_risk(self) -> None:
+        from customers import timeline
+
+        from .risk import builtin_signals, events, receivers, signals
+        from .risk.models import RiskRun
+        from .risk.timeline import risk_event_entries
+
+        for signal in builtin_signals.BUILT_IN:
+            signals.register(signal)
+        timeline.register_source("risk", risk_event_entries)
+        events.run_started.connect(receivers.enqueue_chunks, sender=RiskRun, dispatch_uid="chunks")
+
+    def _wire_onboarding(self) -> None:
+        from customers import timeline
         from customers.events import customers_imported
         from customers.models import Customer
 
-        from . import panels as retention_panels
-        from . import placeholders, signals
-        from .email_signal import UNOPENED_EMAILS
-        from .onboarding_signal import STALLED_ONBOARDING
-        from .receivers import start_onboarding_after_import, start_onboarding_on_entry
-        from .timeline import checklist_step_entries, email_entries, risk_event_entries
+        from .onboarding import receivers
+        from .onboarding.risk_signals import STALLED_ONBOARDING
+        from .onboarding.timeline import checklist_step_entries
+        from .risk import signals
 
-        for signal in [*signals.BUILT_IN, STALLED_ONBOARDING]:
-            signals.register(signal)
-        timeline.register_source("risk", risk_event_entries)
+        signals.register(STALLED_ONBOARDING)
         timeline.register_source("onboarding", checklist_step_entries)
-        panels.register_panel("onboarding", retention_panels.onboarding_panel)
-        panels.register_panel("risk", retention_panels.risk_panel)
-        post_save.connect(start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding")
-        customers_imported.connect(start_onboarding_after_import, dispatch_uid="onboarding_import")
+        post_save.connect(
+            receivers.start_onboarding_on_entry, sender=Customer, dispatch_uid="onboarding"
+        )
+        customers_imported.connect(
+            receivers.start_onboarding_after_import, dispatch_uid="onboarding_import"
+        )
 
+    def _wire_loyalty(self) -> None:
+        from customers import timeline
         from customers.models import Interaction
 
-        from . import loyalty_views
-        from .events import onboarding_completed
-        from .models import PointsAccount
-        from .receivers import (
-            award_onboarding_points,
-            award_purchase_points,
-            reconcile_after_account_deleted,
-        )
-        from .timeline import points_entries
+        from .loyalty import receivers
+        from .loyalty.models import PointsAccount
+        from .loyalty.timeline import points_entries
+        from .onboarding.events import onboarding_completed
 
         timeline.register_source("loyalty", points_entries)
-        panels.register_panel("loyalty", loyalty_views.loyalty_panel)
         post_save.connect(
-            award_purchase_points, sender=Interaction, dispatch_uid="loyalty_purchase"
+            receivers.award_purchase_points, sender=Interaction, dispatch_uid="loyalty_purchase"
         )
-        onboarding_completed.connect(award_onboarding_points, dispatch_uid="loyalty_onboarding")
+        onboarding_completed.connect(
+            receivers.award_onboarding_points, dispatch_uid="loyalty_onboarding"
+        )
         post_delete.connect(
-            reconcile_after_account_deleted, sender=PointsAccount, dispatch_uid="loyalty_merge"
+            receivers.reconcile_after_account_deleted,
+            sender=PointsAccount,
+            dispatch_uid="loyalty_merge",
         )
 
-        # Follow-up emails (issue 4)
+    def _wire_outreach(self) -> None:
+        from customers import timeline
+
+        from .loyalty import placeholders as loyalty_placeholders
+        from .onboarding import placeholders as onboarding_placeholders
+        from .outreach import events, placeholders, receivers
+        from .outreach.models import OutgoingEmail
+        from .outreach.risk_signals import UNOPENED_EMAILS
+        from .outreach.timeline import email_entries
+        from .risk import events as risk_events
+        from .risk import signals
+        from .risk.models import CustomerRisk, RiskRun
+
         signals.register(UNOPENED_EMAILS)
         placeholders.register_built_in()
+        onboarding_placeholders.register()
+        loyalty_placeholders.register()
         timeline.register_source("email", email_entries)
-        panels.register_panel("followups", retention_panels.followups_panel)
+        events.emails_queued.connect(
+            receivers.deliver_on_commit, sender=OutgoingEmail, dispatch_uid="deliver"
+        )
+        risk_events.levels_rose.connect(
+            receivers.notify_owners_of_rises, sender=CustomerRisk, dispatch_uid="owner_notices"
+        )
+        risk_events.run_finished.connect(
+            receivers.queue_followups_after_run, sender=RiskRun, dispatch_uid="followups"
+        )

@@ -10,7 +10,7 @@ class SurveysConfig(AppConfig):
     def ready(self) -> None:
         from customers import panels, timeline
         from customers.models import Customer, Interaction
-        from retention import signals
+        from retention.risk import signals
 
         from . import receivers
         from .events import response_submitted

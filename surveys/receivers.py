@@ -32,6 +32,6 @@ def exit_survey_on_cancellation(sender, instance: Interaction, created: bool, **
 
 def reward_feedback(sender, response, customer, **kwargs) -> None:
     """Feedback is rewarded: the loyalty survey bonus, once per response (same transaction)."""
-    from retention.loyalty import award_feedback
+    from retention.loyalty.points import award_feedback
 
     award_feedback(customer=customer, response_id=response.pk)

@@ -6,7 +6,7 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from customers.links import BadLink
-from retention.models import Notification
+from retention.risk.models import Notification
 
 from . import events, nps
 from .invitations import invitation_consume

@@ -14,8 +14,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from retention import signals
-from retention.risk import end_of_day
+from retention.risk import signals
+from retention.risk.signals import end_of_day
 
 from . import nps
 from .models import SurveyResponse

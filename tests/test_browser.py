@@ -108,7 +108,7 @@ def test_work_the_at_risk_queue(page, manager):
 
 def test_onboarding_steps_move_the_progress_bar(page, manager):
     """Staff tick a step on the customer page; the customer ticks theirs via the link."""
-    from retention.onboarding import checklist_start
+    from retention.onboarding.checklists import checklist_start
 
     from .factories import ChecklistTemplateFactory
 

@@ -104,7 +104,7 @@ def test_worker_validates_then_applies_an_import(worker, admin_user):
 
 def test_worker_runs_the_chunked_nightly_risk_job(worker):
     from retention.models import CustomerRisk, RiskRun
-    from retention.tasks import start_run
+    from retention.risk.runs import start_run
 
     from .factories import CustomerFactory, InteractionFactory
 

@@ -10,7 +10,6 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 
 from customers.models import Customer
-from retention import followups, risk
 from retention.models import (
     CustomerRisk,
     EmailUnsubscribe,
@@ -19,7 +18,10 @@ from retention.models import (
     OutgoingEmail,
     RiskEvent,
 )
-from retention.tasks import queue_followups, start_run, sweep_outbox
+from retention.outreach import cadence, followups
+from retention.outreach.tasks import queue_followups, sweep_outbox
+from retention.risk import scoring
+from retention.risk.runs import start_run
 
 from .factories import CustomerFactory, InteractionFactory
 from .outbox_helpers import make_rule, make_template, without_starter_followups  # noqa: F401
@@ -169,7 +171,7 @@ def test_emails_due_in_quiet_hours_wait_until_they_end(settings, rule):
 )
 def test_next_allowed_time_skips_quiet_hours_across_midnight(settings, hour, expected):
     settings.FOLLOWUP_QUIET_HOURS_START, settings.FOLLOWUP_QUIET_HOURS_END = 20, 8
-    assert followups.next_allowed_time(datetime(2026, 5, 12, hour, 0, tzinfo=UTC)) == expected
+    assert cadence.next_allowed_time(datetime(2026, 5, 12, hour, 0, tzinfo=UTC)) == expected
 
 
 def test_a_level_rise_rule_writes_to_customers_whose_risk_rose_today():
@@ -240,7 +242,7 @@ def test_a_risk_rise_emails_the_account_manager_too(manager, django_capture_on_c
     customer = CustomerFactory(owner=manager)
     InteractionFactory(customer=customer, kind="cancellation", subject="We are leaving")
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        risk.compute_all(timezone.localdate())
+        scoring.compute_all(timezone.localdate())
     assert callbacks == []  # not sent chunk by chunk: after the run, or by the sweeper
     assert Notification.objects.filter(recipient=manager, customer=customer).exists()
     assert OutgoingEmail.objects.get(kind="staff_notice").status == "queued"
@@ -255,7 +257,7 @@ def test_a_risk_rise_emails_the_account_manager_too(manager, django_capture_on_c
     assert mail.outbox[0].to == [f"{manager.get_full_name()} <{manager.email}>"]
     assert mail.outbox[0].subject == f"{customer.name} is now at high risk"
     # Re-running the day notifies nobody twice.
-    risk.compute_all(timezone.localdate())
+    scoring.compute_all(timezone.localdate())
     assert OutgoingEmail.objects.filter(kind="staff_notice").count() == 1
 
 
@@ -286,7 +288,7 @@ def test_flag_rules_ignore_churned_customers(rule):
 
 
 def test_rule_form_requires_a_flag_for_flag_rules():
-    from retention.email_forms import FollowUpRuleForm
+    from retention.outreach.forms import FollowUpRuleForm
 
     template = make_template("T")
     form = FollowUpRuleForm(

@@ -12,7 +12,8 @@ from django.utils import timezone
 from customers import services
 from customers.models import Interaction
 from customers.timeline import timeline_page
-from retention import loyalty, onboarding
+from retention.loyalty import points as loyalty
+from retention.loyalty.tasks import nightly_loyalty
 from retention.models import (
     ChecklistTemplate,
     Coupon,
@@ -24,7 +25,7 @@ from retention.models import (
     Reward,
     Tier,
 )
-from retention.tasks import nightly_loyalty
+from retention.onboarding import checklists as onboarding
 
 from .factories import CustomerFactory, InteractionFactory, RewardFactory
 

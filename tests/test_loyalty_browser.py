@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from retention import loyalty
+from retention.loyalty import points as loyalty
 from retention.models import Coupon, Tier
 
 from .factories import CustomerFactory, RewardFactory

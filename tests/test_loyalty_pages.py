@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.links import make_token
-from retention import loyalty
+from retention.loyalty import points as loyalty
 from retention.models import Coupon, LoyaltySettings, PointsAccount, PointsEntry, Reward
 
 from .factories import CustomerFactory, RewardFactory

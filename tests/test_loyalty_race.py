@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
-from retention import loyalty
+from retention.loyalty import points as loyalty
 from retention.models import Coupon, PointsAccount, PointsEntry
 
 from .factories import CustomerFactory, RewardFactory

@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from customers import links
 from customers.models import Customer
-from retention import onboarding, risk
-from retention.events import onboarding_completed
 from retention.models import (
     Actor,
     Checklist,
@@ -21,6 +19,9 @@ from retention.models import (
     CustomerRisk,
     SignalSetting,
 )
+from retention.onboarding import checklists as onboarding
+from retention.onboarding.events import onboarding_completed
+from retention.risk import scoring
 
 from .factories import ChecklistTemplateFactory, CustomerFactory
 
@@ -152,12 +153,12 @@ class TestStalled:
         checklist = start(start_on=today() - timedelta(days=2 + days_late))
         assert onboarding.is_stalled(checklist, today(), onboarding.stall_days()) is stalled
 
-        risk.compute_all(today())
+        scoring.compute_all(today())
         flags = CustomerRisk.objects.get(customer=checklist.customer).flags
         assert ("stalled_onboarding" in [flag["key"] for flag in flags]) is stalled
 
     def test_the_window_is_the_signal_setting(self):
-        risk.ensure_signal_settings()
+        scoring.ensure_signal_settings()
         SignalSetting.objects.filter(key="stalled_onboarding").update(window_days=3)
         checklist = start(start_on=today() - timedelta(days=2 + 4))
         assert onboarding.stall_days() == 3
@@ -167,7 +168,7 @@ class TestStalled:
         checklist = start(start_on=today() - timedelta(days=40))
         for title in ("Welcome call", "Upload your logo"):
             onboarding.step_complete(step=step(checklist, title))
-        risk.compute_all(today())
+        scoring.compute_all(today())
         flags = CustomerRisk.objects.get(customer=checklist.customer).flags
         assert "stalled_onboarding" not in [flag["key"] for flag in flags]
 

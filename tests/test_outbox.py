@@ -10,8 +10,9 @@ from django.test import override_settings
 from django.utils import timezone
 
 from customers.timeline import timeline_page
-from retention import outbox, risk
 from retention.models import CustomerRisk, EmailUnsubscribe, OutgoingEmail
+from retention.outreach import outbox
+from retention.risk import scoring
 
 from .factories import CustomerFactory
 from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
@@ -224,7 +225,7 @@ def test_many_emails_go_over_a_few_reused_smtp_connections(settings, template):
 
 
 def test_the_open_pixel_records_the_first_open(client, consenting, template):
-    from retention.email_rendering import open_pixel_url
+    from retention.outreach.rendering import open_pixel_url
 
     email = queue_email(consenting, template)
     url = open_pixel_url(email.pk).split("127.0.0.1:8000", 1)[1]
@@ -241,7 +242,7 @@ def test_the_open_pixel_records_the_first_open(client, consenting, template):
 
 @override_settings(EMAIL_OPEN_TRACKING=False)
 def test_no_open_is_recorded_when_tracking_is_off(client, consenting, template):
-    from retention.email_rendering import open_pixel_url
+    from retention.outreach.rendering import open_pixel_url
 
     email = queue_email(consenting, template)
     client.get(open_pixel_url(email.pk).split("127.0.0.1:8000", 1)[1])
@@ -268,7 +269,7 @@ def test_unopened_follow_ups_feed_the_churn_risk_score(template):
         _sent(ignoring, template, days)
         _sent(reading, template, days, opened=days == 10)
     _sent(quiet, template, 1)  # too recent to count
-    risk.compute_all(timezone.localdate())
+    scoring.compute_all(timezone.localdate())
     flags = {r.customer_id: [f["key"] for f in r.flags] for r in CustomerRisk.objects.all()}
     assert "unopened_emails" in flags[ignoring.pk]
     assert "unopened_emails" not in flags[reading.pk]
@@ -280,7 +281,7 @@ def test_without_tracking_the_unopened_signal_has_no_data(template):
     customer = CustomerFactory(marketing_consent=True)
     for days in (10, 20):
         _sent(customer, template, days)
-    risk.compute_all(timezone.localdate())
+    scoring.compute_all(timezone.localdate())
     assert "unopened_emails" not in [f["key"] for f in CustomerRisk.objects.get().flags]
 
 

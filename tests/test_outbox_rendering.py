@@ -9,8 +9,9 @@ from django.core import mail
 from django.test import override_settings
 
 from customers.links import read_token
-from retention import email_rendering, outbox, placeholders
 from retention.models import EmailTemplateTranslation, OutgoingEmail, StaffProfile
+from retention.outreach import outbox, placeholders
+from retention.outreach import rendering as email_rendering
 
 from .factories import CustomerFactory, UserFactory
 from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
@@ -98,7 +99,7 @@ def test_onboarding_and_loyalty_card_links_open_this_customers_pages(grace, clie
 
 
 def test_points_balance(grace):
-    from retention import loyalty
+    from retention.loyalty import points as loyalty
 
     assert "[0]" in render(grace, body="[{{ points_balance }}]").text
     loyalty.points_earn(customer=grace, points=1250, reason="Welcome", source_key="t:1")
@@ -228,7 +229,7 @@ def test_unknown_user_for_signature_uses_manager_name(grace):
 
 
 def test_an_internationalised_domain_is_sent_in_its_ascii_form():
-    from retention.outbox import idna_address
+    from retention.outreach.outbox import idna_address
 
     assert idna_address("anna@müller.example") == "anna@xn--mller-kva.example"
     assert idna_address("plain@example.org") == "plain@example.org"

@@ -20,7 +20,7 @@ from django.db import connection
 
 from crm.celery import app
 from retention.models import OutgoingEmail
-from retention.tasks import deliver_outbox, sweep_outbox
+from retention.outreach.tasks import deliver_outbox, sweep_outbox
 
 from .factories import CustomerFactory
 from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401

@@ -6,7 +6,7 @@ from django.utils import timezone
 
 from customers.models import ImportJob
 from retention.models import RiskRun
-from retention.onboarding import checklist_start
+from retention.onboarding.checklists import checklist_start
 
 from .factories import ChecklistTemplateFactory, CustomerFactory
 

@@ -6,8 +6,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from retention import queue
-from retention.views import CaseActions
+from retention.risk import queue
+from retention.risk.views import CaseActions
 
 from .test_queue import QUEUE, action, at_risk, queued
 

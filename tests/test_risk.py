@@ -6,8 +6,6 @@ import pytest
 from django.utils import timezone
 
 from customers.models import Customer
-from retention import risk
-from retention.backtest import backtest
 from retention.models import (
     CustomerRisk,
     Notification,
@@ -15,7 +13,9 @@ from retention.models import (
     RiskSnapshot,
     SignalSetting,
 )
-from retention.panels import describe_flags
+from retention.risk import scoring
+from retention.risk.backtest import backtest
+from retention.risk.panels import describe_flags
 
 from .factories import CustomerFactory, InteractionFactory
 
@@ -48,7 +48,7 @@ def interact(customer, days: int, kind: str = "call", **kwargs):
 
 
 def assessed(customer) -> CustomerRisk:
-    risk.compute_all(today())
+    scoring.compute_all(today())
     return CustomerRisk.objects.get(customer=customer)
 
 
@@ -194,14 +194,14 @@ class TestScoring:
     def test_admin_settings_change_the_result(self):
         customer = old_customer()
         interact(customer, 1, kind="complaint")
-        risk.ensure_signal_settings()
+        scoring.ensure_signal_settings()
         SignalSetting.objects.filter(key="complaints").update(threshold=2)
         assert flag_keys(assessed(customer)) == []
 
     def test_churned_and_archived_customers_are_not_scored(self):
         churned = old_customer(status=Customer.Status.CHURNED)
         archived = old_customer(archived_at=timezone.now())
-        risk.compute_all(today())
+        scoring.compute_all(today())
         assert not CustomerRisk.objects.filter(customer__in=[churned, archived]).exists()
 
     def test_as_of_reads_only_data_up_to_that_date(self):
@@ -210,8 +210,8 @@ class TestScoring:
             interact(customer, day)
         interact(customer, 5, kind="complaint")
         past = today() - timedelta(days=30)
-        assessments = risk.assess_chunk(
-            past, customer.pk, customer.pk + 1, risk.load_configuration()
+        assessments = scoring.assess_chunk(
+            past, customer.pk, customer.pk + 1, scoring.load_configuration()
         )
         assert [f.key for f in assessments[0].flags] == []  # 10 days silent then, no complaint yet
 
@@ -220,14 +220,14 @@ class TestRecompute:
     def test_rerunning_the_same_day_changes_nothing(self):
         customers = [old_customer() for _ in range(3)]
         interact(customers[0], 1, kind="complaint")
-        first = risk.compute_all(today())
+        first = scoring.compute_all(today())
         rows = list(CustomerRisk.objects.order_by("pk").values())
         counts = (
             RiskSnapshot.objects.count(),
             RiskEvent.objects.count(),
             Notification.objects.count(),
         )
-        second = risk.compute_all(today())
+        second = scoring.compute_all(today())
         assert first.changed == 3 and second.changed == 0
         assert list(CustomerRisk.objects.order_by("pk").values()) == rows
         assert (
@@ -238,7 +238,7 @@ class TestRecompute:
 
     def test_chunks_cover_every_customer_once(self):
         customers = [old_customer() for _ in range(7)]
-        outcome = risk.compute_all(today(), chunk_size=3)
+        outcome = scoring.compute_all(today(), chunk_size=3)
         assert outcome.seen == 7
         assert CustomerRisk.objects.filter(customer__in=customers).count() == 7
 
@@ -260,8 +260,8 @@ class TestRecompute:
     def test_history_keeps_one_row_per_day_with_contributions(self):
         customer = old_customer()
         interact(customer, 1, kind="complaint")
-        risk.compute_all(today())
-        risk.compute_all(today())
+        scoring.compute_all(today())
+        scoring.compute_all(today())
         snapshot = RiskSnapshot.objects.get(customer=customer)
         assert set(snapshot.contributions) == {"complaints"}
 
@@ -269,10 +269,10 @@ class TestRecompute:
         customer = old_customer()
         for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
             interact(customer, day)
-        risk.compute_all(today())
+        scoring.compute_all(today())
         stored = CustomerRisk.objects.get(customer=customer)
         # The next night: still flagged for the same reason, nothing to write ...
-        assert risk.compute_all(today() + timedelta(days=1)).changed == 0
+        assert scoring.compute_all(today() + timedelta(days=1)).changed == 0
         assert CustomerRisk.objects.get(customer=customer).computed_for == stored.computed_for
         # ... and the reason, read the next day, counts the extra day.
         tomorrow = timezone.now() + timedelta(days=1)
@@ -284,11 +284,11 @@ class TestRecompute:
         customer = old_customer()
         for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
             interact(customer, day)
-        risk.compute_all(today())
-        risk.compute_all(today() + timedelta(days=1))
+        scoring.compute_all(today())
+        scoring.compute_all(today() + timedelta(days=1))
         assert RiskSnapshot.objects.filter(customer=customer).count() == 1  # same score
         interact(customer, 0, kind="complaint")
-        risk.compute_all(today() + timedelta(days=2))
+        scoring.compute_all(today() + timedelta(days=2))
         history = list(
             RiskSnapshot.objects.filter(customer=customer).values_list("as_of", "contributions")
         )

@@ -5,9 +5,9 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from retention import risk, signals
 from retention.models import CustomerRisk
-from retention.panels import describe_flags
+from retention.risk import scoring, signals
+from retention.risk.panels import describe_flags
 
 from .factories import CustomerFactory, InteractionFactory
 from .factories_surveys import invitation_with_token, nps_survey
@@ -36,7 +36,7 @@ def test_a_detractor_answer_flags_the_customer_with_a_reason():
     answer(survey, score=8, customer=passive, days_ago=10)
     answer(survey, score=10, customer=promoter, days_ago=10)
 
-    risk.compute_all(timezone.localdate())
+    scoring.compute_all(timezone.localdate())
 
     assert set(flags_of(detractor)) == {"nps_detractor"}
     assert set(flags_of(passive)) == {"nps_passive"}
@@ -56,7 +56,7 @@ def test_only_the_latest_answer_in_the_window_counts():
     answer(survey, score=9, customer=recovered, days_ago=5)
     answer(survey, score=1, customer=stale, days_ago=400)  # outside the 180-day window
 
-    risk.compute_all(timezone.localdate())
+    scoring.compute_all(timezone.localdate())
 
     assert "nps_detractor" not in flags_of(recovered)
     assert "nps_detractor" not in flags_of(stale)

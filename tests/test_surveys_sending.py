@@ -13,7 +13,7 @@ from django.utils import timezone
 from customers.models import Customer, Interaction
 from customers.services import interaction_log
 from retention.models import CustomerRisk
-from retention.queue import case_resolve
+from retention.risk.queue import case_resolve
 from surveys import invitations
 from surveys.models import Survey, SurveyInvitation
 from surveys.tasks import deliver_invitations, schedule_nps_invitations, send_survey_reminders

@@ -3,7 +3,7 @@
 import django.core.validators
 import django.db.models.deletion
 import django.utils.timezone
-import retention.models.email
+import retention.outreach.models
 from django.conf import settings
 from django.db import migrations, models
 
@@ -206,7 +206,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('follow_up', 'Follow-up (rule)'), ('manual', 'Follow-up (sent by staff)'), ('staff_notice', 'Notice to the account manager')], max_length=20, verbose_name='kind')),
                 ('to_email', models.EmailField(max_length=254, verbose_name='to')),
                 ('idempotency_key', models.CharField(max_length=200, unique=True)),
-                ('message_id', models.CharField(default=retention.models.email.new_message_id, max_length=200, unique=True)),
+                ('message_id', models.CharField(default=retention.outreach.models.new_message_id, max_length=200, unique=True)),
                 ('status', models.CharField(choices=[('queued', 'Queued'), ('sending', 'Sending'), ('sent', 'Sent'), ('failed', 'Failed'), ('cancelled', 'Not sent')], default='queued', max_length=10, verbose_name='status')),
                 ('attempts', models.PositiveSmallIntegerField(default=0, verbose_name='attempts')),
                 ('next_attempt_at', models.DateTimeField(default=django.utils.timezone.now, verbose_name='due')),

@@ -1,14 +1,10 @@
-"""Retention models, one module per concern; import them from here."""
+"""Django looks for `retention.models`: each feature keeps its models in its own package.
 
-from .email import (
-    EmailTemplate,
-    EmailTemplateTranslation,
-    EmailUnsubscribe,
-    FollowUpRule,
-    OutgoingEmail,
-    StaffProfile,
-)
-from .loyalty import (
+Import them from the feature (`from retention.loyalty.models import PointsAccount`);
+this module only makes Django load them (one app, label `retention`, tables unchanged).
+"""
+
+from retention.loyalty.models import (
     Coupon,
     CustomerBadge,
     LoyaltySettings,
@@ -18,8 +14,22 @@ from .loyalty import (
     Reward,
     Tier,
 )
-from .onboarding import Actor, Checklist, ChecklistStep, ChecklistTemplate, ChecklistTemplateStep
-from .risk import (
+from retention.onboarding.models import (
+    Actor,
+    Checklist,
+    ChecklistStep,
+    ChecklistTemplate,
+    ChecklistTemplateStep,
+)
+from retention.outreach.models import (
+    EmailTemplate,
+    EmailTemplateTranslation,
+    EmailUnsubscribe,
+    FollowUpRule,
+    OutgoingEmail,
+    StaffProfile,
+)
+from retention.risk.models import (
     LEVEL_RANK,
     CustomerRisk,
     Notification,

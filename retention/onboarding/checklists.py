@@ -20,17 +20,17 @@ from django.utils.translation import gettext as _
 
 from customers import links
 from customers.models import Customer
+from retention.risk.models import SignalSetting
 
 from .events import onboarding_completed
-from .models import Checklist, ChecklistStep, ChecklistTemplate, SignalSetting
+from .models import Checklist, ChecklistStep, ChecklistTemplate
+from .risk_signals import STALLED_ONBOARDING
 
 Status = ChecklistStep.Status
 
 
 def stall_days() -> int:
     """Days overdue before a step stalls: the stalled-onboarding signal's window."""
-    from .onboarding_signal import STALLED_ONBOARDING
-
     saved = (
         SignalSetting.objects.filter(key=STALLED_ONBOARDING.key)
         .values_list("window_days", flat=True)

@@ -7,9 +7,10 @@ from django.db.models import Count, Min, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import signals
+from retention.risk import signals
+from retention.risk.signals import end_of_day
+
 from .models import Checklist, ChecklistStep
-from .risk import end_of_day
 
 
 def stalled_facts(id_from: int, id_to: int, as_of: date, params: signals.Params) -> dict[int, dict]:

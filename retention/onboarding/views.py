@@ -22,15 +22,15 @@ from customers.forms import staff_users
 from customers.models import Customer
 from customers.views import StaffRequiredMixin
 
-from . import onboarding
-from .models import Actor, Checklist, ChecklistStep, ChecklistTemplate
-from .onboarding_forms import (
+from . import checklists
+from .forms import (
     ChecklistTemplateForm,
     OnboardingFilterForm,
     SkipStepForm,
     StartChecklistForm,
     TemplateStepFormSet,
 )
+from .models import Actor, Checklist, ChecklistStep, ChecklistTemplate
 from .panels import onboarding_panel
 
 FIGURES_DAYS = 365
@@ -60,33 +60,33 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         today = timezone.localdate()
-        stall_days = onboarding.stall_days()
+        stall_days = checklists.stall_days()
         owner_choices = [
             (user.pk, user.get_full_name() or user.get_username()) for user in staff_users()
         ]
         form = OnboardingFilterForm(request.GET or None, owner_choices=owner_choices)
-        checklists = Checklist.objects.filter(status=Checklist.Status.IN_PROGRESS).order_by(
+        running = Checklist.objects.filter(status=Checklist.Status.IN_PROGRESS).order_by(
             F("next_due_on").asc(nulls_last=True), "id"
         )
         if form.is_bound and form.is_valid():
             data = form.cleaned_data
             if data["q"]:
-                checklists = checklists.filter(customer__search_text__icontains=data["q"].lower())
+                running = running.filter(customer__search_text__icontains=data["q"].lower())
             if data["owner"] == "me":
-                checklists = checklists.filter(customer__owner=request.user)
+                running = running.filter(customer__owner=request.user)
             elif data["owner"] == "none":
-                checklists = checklists.filter(customer__owner__isnull=True)
+                running = running.filter(customer__owner__isnull=True)
             elif data["owner"]:
-                checklists = checklists.filter(customer__owner_id=data["owner"])
+                running = running.filter(customer__owner_id=data["owner"])
             if data["template"]:
-                checklists = checklists.filter(template=data["template"])
+                running = running.filter(template=data["template"])
             if data["state"] == "overdue":
-                checklists = checklists.filter(next_due_on__lt=today)
+                running = running.filter(next_due_on__lt=today)
             elif data["state"] == "stalled":
-                checklists = checklists.filter(next_due_on__lt=today - timedelta(days=stall_days))
+                running = running.filter(next_due_on__lt=today - timedelta(days=stall_days))
         # Deferred join: the page's ids come from the narrow (next_due_on, id) index,
         # then only those 25 rows are fetched with their customer and owner.
-        page = Paginator(checklists.values_list("pk", flat=True), settings.CUSTOMERS_PER_PAGE)
+        page = Paginator(running.values_list("pk", flat=True), settings.CUSTOMERS_PER_PAGE)
         page = page.get_page(request.GET.get("page"))
         ids = list(page.object_list)
         by_id = Checklist.objects.select_related("customer__owner").in_bulk(ids)
@@ -101,10 +101,10 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
             checklist.overdue_steps = overdue[checklist.pk]
             checklist.days_overdue = (
                 (today - checklist.next_due_on).days
-                if onboarding.is_overdue(checklist, today)
+                if checklists.is_overdue(checklist, today)
                 else 0
             )
-            checklist.stalled = onboarding.is_stalled(checklist, today, stall_days)
+            checklist.stalled = checklists.is_stalled(checklist, today, stall_days)
         query = request.GET.copy()
         query.pop("page", None)
         context = {
@@ -113,7 +113,7 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
             "rows": rows,
             "query": query.urlencode(),
             "stall_days": stall_days,
-            "figures": onboarding.cached_completion_figures(
+            "figures": checklists.cached_completion_figures(
                 since=today - timedelta(days=FIGURES_DAYS)
             ),
             "can_edit_templates": request.user.has_perm("retention.change_checklisttemplate"),
@@ -201,7 +201,7 @@ class ChecklistStartView(StaffRequiredMixin, View):
         if not form.is_valid():
             return _panel_response(request, customer, error=_("Choose a checklist to start."))
         try:
-            onboarding.checklist_start(
+            checklists.checklist_start(
                 customer=customer, template=form.cleaned_data["template"], started_by=request.user
             )
         except ValidationError as error:
@@ -216,7 +216,7 @@ class ChecklistCancelView(StaffRequiredMixin, View):
         customer = access.get_customer_for_user(
             request.user, checklist.customer_id, action="change"
         )
-        onboarding.checklist_cancel(checklist=checklist)
+        checklists.checklist_cancel(checklist=checklist)
         customer.refresh_from_db()
         return _panel_response(request, customer)
 
@@ -231,16 +231,16 @@ class StepActionView(StaffRequiredMixin, View):
         customer = step.checklist.customer
         try:
             if action == "done":
-                onboarding.step_complete(step=step, user=request.user)
+                checklists.step_complete(step=step, user=request.user)
             elif action == "skip":
                 form = SkipStepForm(request.POST)
                 if not form.is_valid():
                     raise ValidationError(_("Say why the step is skipped."))
-                onboarding.step_skip(
+                checklists.step_skip(
                     step=step, user=request.user, reason=form.cleaned_data["reason"]
                 )
             elif action == "reopen":
-                onboarding.step_reopen(step=step, user=request.user)
+                checklists.step_reopen(step=step, user=request.user)
             else:
                 raise Http404
         except ValidationError as error:
@@ -252,14 +252,14 @@ class StepActionView(StaffRequiredMixin, View):
 def onboarding_public(request: HttpRequest, token: str) -> HttpResponse:
     """The customer's own progress page: their steps, and a button for the ones they do."""
     try:
-        customer_id = links.read_token(onboarding.LINK_PURPOSE, token)
+        customer_id = links.read_token(checklists.LINK_PURPOSE, token)
     except links.BadLink as error:
         return links.bad_link_response(request, error)
     customer = Customer.objects.filter(pk=customer_id, archived_at__isnull=True).first()
     if customer is None:
         return links.bad_link_response(request, links.BadLink())
     with translation.override(customer.preferred_language or settings.LANGUAGE_CODE):
-        checklist = onboarding.latest_checklist(customer)
+        checklist = checklists.latest_checklist(customer)
         if request.method == "POST":
             step = None
             if checklist and str(request.POST.get("step", "")).isdigit():
@@ -268,7 +268,7 @@ def onboarding_public(request: HttpRequest, token: str) -> HttpResponse:
                 ).first()
             if step is None or checklist.status == Checklist.Status.CANCELLED:
                 return links.bad_link_response(request, links.BadLink())
-            onboarding.step_complete(step=step, by_customer=True)
+            checklists.step_complete(step=step, by_customer=True)
             return redirect(reverse("onboarding_public", args=[token]) + f"?done={step.pk}")
         steps = list(checklist.steps.all()) if checklist else []
         done = request.GET.get("done", "")

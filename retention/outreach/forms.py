@@ -5,7 +5,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from . import email_rendering, signals
+from retention.risk import signals
+
+from . import rendering
 from .models import (
     EmailTemplate,
     EmailTemplateTranslation,
@@ -16,7 +18,7 @@ from .models import (
 
 
 def _check_placeholders(value: str) -> str:
-    unknown = email_rendering.unknown_placeholders(value)
+    unknown = rendering.unknown_placeholders(value)
     if unknown:
         raise ValidationError(
             _("Unknown placeholder(s): %(names)s. Use one of the list next to the editor.")
@@ -47,7 +49,7 @@ class TranslationForm(forms.ModelForm):
 
     def clean_subject(self) -> str:
         subject = self.cleaned_data["subject"]
-        if email_rendering.single_line(subject) != subject.strip():
+        if rendering.single_line(subject) != subject.strip():
             raise ValidationError(_("A subject is one line: remove line breaks."))
         return _check_placeholders(subject.strip())
 
@@ -68,7 +70,7 @@ class BaseTranslationFormSet(forms.BaseInlineFormSet):
             languages.append(form.cleaned_data.get("language"))
         if len(languages) != len(set(languages)):
             raise ValidationError(_("Each language can have only one version."))
-        if email_rendering.FALLBACK_LANGUAGE not in languages:
+        if rendering.FALLBACK_LANGUAGE not in languages:
             raise ValidationError(
                 _("An English version is required: customers in other languages get it.")
             )

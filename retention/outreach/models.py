@@ -16,8 +16,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
-
-from .risk import RiskLevel
+from retention.risk.models import RiskLevel
 
 
 class EmailTemplate(models.Model):

@@ -42,7 +42,8 @@ from django.utils.translation import gettext as _
 from customers.links import make_token
 from customers.models import Customer
 
-from . import email_rendering, followups, mime, placeholders
+from . import cadence, mime, placeholders, rendering
+from .events import emails_queued
 from .models import EmailTemplateTranslation, EmailUnsubscribe, OutgoingEmail
 
 logger = logging.getLogger(__name__)
@@ -64,10 +65,11 @@ def classify_error(error: Exception) -> str:
 
 
 def enqueue_delivery() -> None:
-    """Ask a worker to send once the current transaction commits (never before)."""
-    from .tasks import deliver_outbox
+    """Ask a worker to send once the current transaction commits (never before).
 
-    transaction.on_commit(deliver_outbox.delay)
+    The outreach receivers enqueue the task: this module does not import tasks.py,
+    which imports it."""
+    emails_queued.send(sender=OutgoingEmail)
 
 
 def email_queue(
@@ -180,7 +182,7 @@ def recipient_name(email: OutgoingEmail) -> str:
     else:
         user = email.recipient_user
         name = (user.get_full_name() if user else "") or ""
-    return email_rendering.single_line(name)
+    return rendering.single_line(name)
 
 
 def idna_address(address: str) -> str:
@@ -192,7 +194,7 @@ def idna_address(address: str) -> str:
 
 def build_message(
     email: OutgoingEmail,
-    rendered: email_rendering.RenderedEmail,
+    rendered: rendering.RenderedEmail,
     connection,
     *,
     unsubscribe_token: str = "",
@@ -237,12 +239,12 @@ def render(
     *,
     prepared: dict | None = None,
     unsubscribe_token: str | None = None,
-) -> email_rendering.RenderedEmail:
+) -> rendering.RenderedEmail:
     """The email as it goes out now. `prepared` caches each language version's layout
     for a batch (key: template id and language)."""
     if email.kind == OutgoingEmail.Kind.STAFF_NOTICE:
-        return email_rendering.render_staff_notice(email)
-    row = email_rendering.pick_translation(
+        return rendering.render_staff_notice(email)
+    row = rendering.pick_translation(
         translations.get(email.template_id, []), email.customer.preferred_language
     )
     if row is None:
@@ -250,8 +252,8 @@ def render(
     prepared = {} if prepared is None else prepared
     key = (email.template_id, row.language)
     if key not in prepared:
-        prepared[key] = email_rendering.prepare(row)
-    return email_rendering.fill(
+        prepared[key] = rendering.prepare(row)
+    return rendering.fill(
         prepared[key], email.customer, email_id=email.pk, unsubscribe_token=unsubscribe_token
     )
 
@@ -285,7 +287,7 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
     prepared: dict = {}
     sent: list[OutgoingEmail] = []
     waiting = deque(emails)
-    in_flight: dict[Future, tuple[OutgoingEmail, email_rendering.RenderedEmail]] = {}
+    in_flight: dict[Future, tuple[OutgoingEmail, rendering.RenderedEmail]] = {}
     stopped = False
     try:
         while waiting or in_flight:
@@ -410,7 +412,7 @@ class _Senders:
                 connection.close()
 
 
-def _keep_rendered(email: OutgoingEmail, rendered: email_rendering.RenderedEmail) -> None:
+def _keep_rendered(email: OutgoingEmail, rendered: rendering.RenderedEmail) -> None:
     email.language = rendered.language
     email.subject = rendered.subject[:300]
     email.body_text = rendered.text
@@ -462,7 +464,7 @@ def _record_failure(
         return
     due = timezone.now() + retry_delay(email.attempts)
     if email.kind in OutgoingEmail.CUSTOMER_KINDS:
-        due = followups.next_allowed_time(due)
+        due = cadence.next_allowed_time(due)
     OutgoingEmail.objects.filter(pk=email.pk).update(
         status=Status.QUEUED, lease_until=None, last_error=message, next_attempt_at=due
     )

@@ -3,13 +3,13 @@
 A small registry: name → label (shown to staff next to the editor) and a function
 (customer) → str. This app registers the customer's own fields, the account
 manager and the unsubscribe link; other features register theirs (points balance,
-survey link, onboarding link) from their AppConfig.ready():
+survey link, onboarding link) from RetentionConfig.ready():
 
     placeholders.register("points_balance", _("Points balance"), points_balance)
 
 The functions run while an email is rendered, inside the customer's language
 (`translation.override`), on a customer loaded with its company, owner and the
-owner's staff profile (retention.email_rendering.customers_for_rendering), so
+owner's staff profile (retention.outreach.rendering.customers_for_rendering), so
 they should not query per call where they can avoid it.
 """
 
@@ -102,31 +102,8 @@ BUILT_IN = [
 ]
 
 
-def _onboarding_link(customer: Customer) -> str:
-    return link_url("onboarding_public", make_token("onboarding", customer.pk))
-
-
-def _loyalty_card_link(customer: Customer) -> str:
-    return link_url("retention:loyalty_card", make_token("loyalty", customer.pk))
-
-
-def _points_balance(customer: Customer) -> str:
-    from .models import PointsAccount  # one query, only for templates that use it
-
-    balance = (
-        PointsAccount.objects.filter(customer=customer).values_list("balance", flat=True).first()
-    )
-    return formats.number_format(balance or 0, force_grouping=True)
-
-
-# Links and figures of the other retention features (onboarding, loyalty).
-FEATURES = [
-    ("onboarding_link", _("Onboarding progress page link"), _onboarding_link),
-    ("loyalty_card_link", _("Loyalty card link"), _loyalty_card_link),
-    ("points_balance", _("Points balance"), _points_balance),
-]
-
-
 def register_built_in() -> None:
-    for name, label, value in [*BUILT_IN, *FEATURES]:
+    """The customer's own fields, the account manager and the unsubscribe link; the other
+    features register their links and figures (onboarding/, loyalty/ placeholders.py)."""
+    for name, label, value in BUILT_IN:
         register(name, label, value)

@@ -145,8 +145,8 @@ def prepare(translation_row: EmailTemplateTranslation) -> PreparedTemplate:
             "business_name": settings.BUSINESS_NAME,
             "language": language,
         }
-        text = render_to_string("retention/email/follow_up.txt", context)
-        html = render_to_string("retention/email/follow_up.html", context)
+        text = render_to_string("retention/outreach/follow_up.txt", context)
+        html = render_to_string("retention/outreach/follow_up.html", context)
     names = used_placeholders(
         translation_row.subject, translation_row.body_text, translation_row.body_html
     )
@@ -205,9 +205,11 @@ def render_staff_notice(email: OutgoingEmail) -> RenderedEmail:
             "business_name": settings.BUSINESS_NAME,
             "recipient": email.recipient_user,
         }
-        subject = single_line(render_to_string("retention/email/risk_notice_subject.txt", context))
-        text = render_to_string("retention/email/risk_notice.txt", context)
-        html = render_to_string("retention/email/risk_notice.html", context)
+        subject = single_line(
+            render_to_string("retention/outreach/risk_notice_subject.txt", context)
+        )
+        text = render_to_string("retention/outreach/risk_notice.txt", context)
+        html = render_to_string("retention/outreach/risk_notice.html", context)
     return RenderedEmail(language=language, subject=subject, text=text, html=html)
 
 

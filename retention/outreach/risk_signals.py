@@ -8,9 +8,10 @@ from django.db.models import Count, Q
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from . import signals
+from retention.risk import signals
+from retention.risk.signals import end_of_day
+
 from .models import OutgoingEmail
-from .risk import end_of_day
 
 # An email sent less than this long ago has not had its chance to be opened yet.
 GRACE_DAYS = 3

@@ -24,8 +24,8 @@ from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 from customers.views import StaffRequiredMixin
 
-from . import email_rendering, followups, outbox, placeholders
-from .email_forms import (
+from . import followups, outbox, placeholders, rendering
+from .forms import (
     EmailTemplateForm,
     FollowUpRuleForm,
     OutboxFilterForm,
@@ -84,7 +84,7 @@ class OutboxView(StaffRequiredMixin, View):
         query = request.GET.copy()
         query.pop("page", None)
         context = {"form": form, "page": page, "query": query.urlencode(), "tab": "outbox"}
-        return render(request, "retention/email/outbox.html", context)
+        return render(request, "retention/outreach/outbox.html", context)
 
 
 class OutboxDetailView(StaffRequiredMixin, View):
@@ -105,7 +105,7 @@ class OutboxDetailView(StaffRequiredMixin, View):
         )
         rendered, preview_error = None, ""
         if email.status == OutgoingEmail.Status.SENT:
-            rendered = email_rendering.RenderedEmail(
+            rendered = rendering.RenderedEmail(
                 email.language, email.subject, email.body_text, email.body_html
             )
         else:
@@ -127,7 +127,7 @@ class OutboxDetailView(StaffRequiredMixin, View):
             and request.user.has_perm("retention.change_outgoingemail"),
             "tab": "outbox",
         }
-        return render(request, "retention/email/outbox_detail.html", context)
+        return render(request, "retention/outreach/outbox_detail.html", context)
 
 
 class OutboxRetryView(StaffRequiredMixin, View):
@@ -164,7 +164,7 @@ class EmailTemplateListView(StaffRequiredMixin, View):
             "can_edit": request.user.has_perm("retention.change_emailtemplate"),
             "tab": "templates",
         }
-        return render(request, "retention/email/templates.html", context)
+        return render(request, "retention/outreach/templates.html", context)
 
 
 class EmailTemplateEditView(StaffRequiredMixin, View):
@@ -188,11 +188,11 @@ class EmailTemplateEditView(StaffRequiredMixin, View):
             "preview_customer": request.GET.get("customer", ""),
             "tab": "templates",
         }
-        return render(request, "retention/email/template_form.html", context, status=status)
+        return render(request, "retention/outreach/template_form.html", context, status=status)
 
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         template = self._template(pk)
-        initial = [] if pk else [{"language": email_rendering.FALLBACK_LANGUAGE}]
+        initial = [] if pk else [{"language": rendering.FALLBACK_LANGUAGE}]
         formset = TranslationFormSet(instance=template, initial=initial)
         return self._render(request, template, EmailTemplateForm(instance=template), formset)
 
@@ -227,13 +227,13 @@ class EmailTemplatePreviewView(StaffRequiredMixin, View):
         context: dict = {"error": ""}
         if not form.is_valid():
             context["error"] = _("Choose a language to preview.")
-            return render(request, "retention/email/_preview.html", context)
+            return render(request, "retention/outreach/_preview.html", context)
         data = form.cleaned_data
         customer = self._customer(request, data["customer"].strip())
         if customer is None:
             context["error"] = _("No customer found with that email or ID.")
-            return render(request, "retention/email/_preview.html", context)
-        unknown = email_rendering.unknown_placeholders(
+            return render(request, "retention/outreach/_preview.html", context)
+        unknown = rendering.unknown_placeholders(
             data["subject"], data["body_text"], data["body_html"]
         )
         row = EmailTemplateTranslation(
@@ -245,14 +245,14 @@ class EmailTemplatePreviewView(StaffRequiredMixin, View):
         context.update(
             {
                 "customer": customer,
-                "rendered": email_rendering.render_follow_up(customer, row),
+                "rendered": rendering.render_follow_up(customer, row),
                 "unknown": sorted(unknown),
             }
         )
-        return render(request, "retention/email/_preview.html", context)
+        return render(request, "retention/outreach/_preview.html", context)
 
     def _customer(self, request, value: str) -> Customer | None:
-        customers = email_rendering.customers_for_rendering()
+        customers = rendering.customers_for_rendering()
         if not value:
             return customers.filter(archived_at__isnull=True).order_by("pk").first()
         if value.isdigit():
@@ -285,7 +285,7 @@ class RuleListView(StaffRequiredMixin, View):
             "can_edit": request.user.has_perm("retention.change_followuprule"),
             "tab": "rules",
         }
-        return render(request, "retention/email/rules.html", context)
+        return render(request, "retention/outreach/rules.html", context)
 
 
 class RuleEditView(StaffRequiredMixin, View):
@@ -301,14 +301,14 @@ class RuleEditView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         rule = self._rule(pk)
         context = {"form": FollowUpRuleForm(instance=rule), "rule": rule, "tab": "rules"}
-        return render(request, "retention/email/rule_form.html", context)
+        return render(request, "retention/outreach/rule_form.html", context)
 
     def post(self, request: HttpRequest, pk: int | None = None) -> HttpResponse:
         rule = self._rule(pk)
         form = FollowUpRuleForm(request.POST, instance=rule)
         if not form.is_valid():
             context = {"form": form, "rule": rule, "tab": "rules"}
-            return render(request, "retention/email/rule_form.html", context, status=422)
+            return render(request, "retention/outreach/rule_form.html", context, status=422)
         rule = form.save()
         messages.success(request, _("Rule “%(name)s” saved.") % {"name": rule.name})
         return redirect("retention:rules")
@@ -331,7 +331,7 @@ class SendFollowUpView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest, customer_id: int) -> HttpResponse:
         customer = access.get_customer_for_user(request.user, customer_id, action="change")
         context = self._context(request, customer, SendFollowUpForm())
-        return render(request, "retention/email/send_followup.html", context)
+        return render(request, "retention/outreach/send_followup.html", context)
 
     def post(self, request: HttpRequest, customer_id: int) -> HttpResponse:
         customer = access.get_customer_for_user(request.user, customer_id, action="change")
@@ -357,7 +357,7 @@ class SendFollowUpView(StaffRequiredMixin, View):
                     )
                 return redirect(_safe_next(request, customer.get_absolute_url()))
         context = self._context(request, customer, form)
-        return render(request, "retention/email/send_followup.html", context, status=422)
+        return render(request, "retention/outreach/send_followup.html", context, status=422)
 
 
 class SignatureView(StaffRequiredMixin, View):
@@ -366,14 +366,14 @@ class SignatureView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         profile = StaffProfile.objects.filter(user=request.user).first()
         form = SignatureForm(instance=profile)
-        return render(request, "retention/email/signature.html", {"form": form, "tab": "me"})
+        return render(request, "retention/outreach/signature.html", {"form": form, "tab": "me"})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         profile = StaffProfile.objects.filter(user=request.user).first()
         form = SignatureForm(request.POST, instance=profile or StaffProfile(user=request.user))
         if not form.is_valid():
             context = {"form": form, "tab": "me"}
-            return render(request, "retention/email/signature.html", context, status=422)
+            return render(request, "retention/outreach/signature.html", context, status=422)
         form.save()
         messages.success(request, _("Your signature is saved."))
         return redirect("retention:signature")

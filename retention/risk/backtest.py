@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from customers.models import Customer, Interaction
 
-from . import risk
+from . import scoring
 from .models import RiskLevel
 
 
@@ -41,7 +41,7 @@ class Report:
 
 
 def went_bad_ids(as_of: date, horizon_days: int, candidates: set[int]) -> set[int]:
-    start = risk.end_of_day(as_of)
+    start = scoring.end_of_day(as_of)
     end = start + timedelta(days=horizon_days)
     churned = set(
         Customer.objects.filter(
@@ -69,12 +69,12 @@ def _row(name: str, flagged: set[int], bad: set[int], base_rate: float | None) -
 
 
 def backtest(
-    as_of: date, horizon_days: int = 90, chunk_size: int = risk.DEFAULT_CHUNK_SIZE
+    as_of: date, horizon_days: int = 90, chunk_size: int = scoring.DEFAULT_CHUNK_SIZE
 ) -> Report:
-    config = risk.load_configuration()
+    config = scoring.load_configuration()
     assessments = []
-    for id_from, id_to in risk.plan_chunks(chunk_size):
-        assessments.extend(risk.assess_chunk(as_of, id_from, id_to, config))
+    for id_from, id_to in scoring.plan_chunks(chunk_size):
+        assessments.extend(scoring.assess_chunk(as_of, id_from, id_to, config))
     everyone = {a.customer_id for a in assessments}
     bad = went_bad_ids(as_of, horizon_days, everyone) if everyone else set()
     base_rate = len(bad) / len(everyone) if everyone else None

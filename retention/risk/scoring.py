@@ -12,7 +12,7 @@ import re
 from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, timedelta
 from json import dumps as json_dumps
 from json import loads as json_loads
 from types import MappingProxyType, SimpleNamespace
@@ -26,7 +26,8 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer, Interaction
 
-from . import followups, signals
+from . import signals
+from .events import levels_rose
 from .models import (
     LEVEL_RANK,
     CustomerRisk,
@@ -37,6 +38,7 @@ from .models import (
     RiskSnapshot,
     SignalSetting,
 )
+from .signals import end_of_day
 
 DEFAULT_CHUNK_SIZE = 5000
 
@@ -99,11 +101,6 @@ def load_configuration() -> Configuration:
         )
     config = RiskConfig.load()
     return Configuration(params, config.medium_from, config.high_from)
-
-
-def end_of_day(as_of: date) -> datetime:
-    """Data "as of" a date includes that whole day in the business's time zone."""
-    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
 
 
 def level_for(score: int | None, config: Configuration) -> str:
@@ -625,8 +622,11 @@ def compute_chunk(
         _write_rows(RiskEvent, _EVENT_COLUMNS, [e for e in events if (e[0], e[4]) not in already])
     outcome.rose = len(rises)
     _notify_owners(rises, id_from, id_to)
-    # The owner's email about the rise, queued in this same transaction (issue 3 → 4).
-    followups.queue_owner_notices([(a.customer_id, a.level) for a in rises], as_of=as_of)
+    if rises:
+        # In this same transaction: the outreach feature queues the owners' emails.
+        levels_rose.send(
+            sender=CustomerRisk, rises=[(a.customer_id, a.level) for a in rises], as_of=as_of
+        )
     return outcome
 
 

@@ -25,7 +25,7 @@ from . import queue
 from .forms import AssignForm, OutreachForm, QueueFilterForm, ResolveForm, SnoozeForm
 from .models import CustomerRisk, Notification, RiskLevel, RiskRun
 from .panels import describe_flags
-from .tasks import start_run
+from .runs import start_run
 
 
 class QueueWorkerMixin(StaffRequiredMixin):
@@ -69,7 +69,7 @@ class CaseActions:
         }
         self.html = {
             show_claim: render_to_string(
-                "retention/_queue_actions.html",
+                "retention/risk/_queue_actions.html",
                 {**context, "show_claim": show_claim},
             )
             for show_claim in (True, False)
@@ -146,7 +146,7 @@ class QueueView(QueueWorkerMixin, View):
             "last_run": last_run,
             "is_admin": is_admin,
         }
-        return render(request, "retention/queue.html", context)
+        return render(request, "retention/risk/queue.html", context)
 
 
 class CaseActionView(QueueWorkerMixin, View):
@@ -214,7 +214,7 @@ class CaseActionView(QueueWorkerMixin, View):
             "removed": not still_open and not error,
             "is_admin": is_admin,
         }
-        return render(request, "retention/_queue_row.html", context)
+        return render(request, "retention/risk/_queue_row.html", context)
 
 
 class RecomputeView(StaffRequiredMixin, View):
@@ -230,7 +230,7 @@ class RunView(StaffRequiredMixin, View):
         if not access.is_admin(request.user):
             raise PermissionDenied(_("Only admins can see recompute runs."))
         run = get_object_or_404(RiskRun, pk=pk)
-        template = "retention/_run_progress.html" if request.htmx else "retention/run.html"
+        template = "retention/risk/" + ("_run_progress.html" if request.htmx else "run.html")
         return render(request, template, {"run": run})
 
 
@@ -238,7 +238,7 @@ class NotificationListView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         notices = Notification.objects.filter(recipient=request.user).select_related("customer")
         page = Paginator(notices, 25).get_page(request.GET.get("page"))
-        return render(request, "retention/notifications.html", {"page": page})
+        return render(request, "retention/risk/notifications.html", {"page": page})
 
     def post(self, request: HttpRequest) -> HttpResponse:
         Notification.objects.filter(recipient=request.user, read_at__isnull=True).update(

@@ -2,7 +2,7 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError
 
-from retention.backtest import backtest
+from retention.risk.backtest import backtest
 
 
 def _pct(value: float | None) -> str:

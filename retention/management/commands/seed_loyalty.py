@@ -8,8 +8,8 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from retention import loyalty
-from retention.models import LoyaltySettings, Reward
+from retention.loyalty import points
+from retention.loyalty.models import LoyaltySettings, Reward
 
 CATALOGUE = [
     ("10 % off your next order", Reward.Kind.PERCENT_OFF, Decimal("10"), 300),
@@ -32,5 +32,5 @@ class Command(BaseCommand):
                 Reward(name=name, kind=kind, value=value, points_price=price)
                 for name, kind, value, price in CATALOGUE
             )
-        outcome = loyalty.nightly()
+        outcome = points.nightly()
         self.stdout.write(self.style.SUCCESS(f"Loyalty demo: {outcome}"))

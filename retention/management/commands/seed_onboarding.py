@@ -10,8 +10,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from customers.models import Customer
-from retention import onboarding
-from retention.models import Actor, Checklist, ChecklistTemplate, ChecklistTemplateStep
+from retention.onboarding import checklists
+from retention.onboarding.models import Actor, Checklist, ChecklistTemplate, ChecklistTemplateStep
 
 # (title, description, done by, due after days, required)
 STANDARD_STEPS = [
@@ -52,10 +52,10 @@ class Command(BaseCommand):
             status=Customer.Status.ONBOARDING, archived_at__isnull=True
         ).exclude(checklists__status=Checklist.Status.IN_PROGRESS)
         for customer in customers.order_by("pk"):
-            template = onboarding.template_for(customer) or standard
+            template = checklists.template_for(customer) or standard
             # Onboarding starts when they became a customer (recently, in the demo data).
             start_on = customer.customer_since or today - timedelta(days=rng.randint(0, 50))
-            checklist = onboarding.checklist_start(
+            checklist = checklists.checklist_start(
                 customer=customer, template=template, start_on=start_on
             )
             started += 1
@@ -66,7 +66,7 @@ class Command(BaseCommand):
                     break
                 if not step.required and rng.random() < 0.4:
                     continue
-                onboarding.step_complete(step=step, by_customer=step.actor == Actor.CUSTOMER)
+                checklists.step_complete(step=step, by_customer=step.actor == Actor.CUSTOMER)
         self.stdout.write(self.style.SUCCESS(f"Onboarding demo: {started} checklists started"))
 
     def make_template(self, name, steps, *, plan: str, is_default: bool = False):

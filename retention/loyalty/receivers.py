@@ -1,0 +1,26 @@
+"""Points for what happens elsewhere: purchases logged, onboarding completed, merges."""
+
+from django.db import transaction
+
+from . import points
+
+
+def award_purchase_points(sender, instance, created: bool, **kwargs) -> None:
+    """A purchase logged one by one earns its points in the same transaction.
+
+    (CSV imports bulk-create interactions without this signal: the nightly
+    `loyalty.award_unawarded_purchases` picks those up.)
+    """
+    if not created or kwargs.get("raw"):
+        return
+    points.award_purchase(interaction=instance)
+
+
+def award_onboarding_points(sender, checklist, customer, **kwargs) -> None:
+    points.award_onboarding(customer=customer, checklist_id=checklist.pk)
+
+
+def reconcile_after_account_deleted(sender, instance, **kwargs) -> None:
+    """Accounts are only deleted by a customer merge (which moves the entries elsewhere):
+    once it commits, bring the surviving account in step with its ledger."""
+    transaction.on_commit(points.accounts_reconcile)
