@@ -8,9 +8,17 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
-        from . import timeline
+        from . import events, receivers, timeline
         from .access import sync_roles
+        from .models import ImportJob
 
         post_migrate.connect(sync_roles, dispatch_uid="crm_sync_roles")
 
         timeline.register_source("interaction", timeline.interaction_entries)
+
+        events.import_check_requested.connect(
+            receivers.check_import_on_commit, sender=ImportJob, dispatch_uid="import_check"
+        )
+        events.import_apply_requested.connect(
+            receivers.apply_import_on_commit, sender=ImportJob, dispatch_uid="import_apply"
+        )

@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
-from . import access, exporting, importing, tasks
+from . import access, exporting, importing
 from .csv_columns import COLUMNS, column_names
 from .filters import OWNER_ME, CustomerFilter
 from .forms import ImportUploadForm
@@ -46,7 +46,7 @@ class ImportUploadView(StaffRequiredMixin, View):
             content=form.cleaned_data["file"],
             created_by=request.user,
         )
-        tasks.validate_import_job.delay_on_commit(job.pk, translation.get_language())
+        importing.job_check_request(job=job, language=translation.get_language())
         return redirect(job)
 
     def render(self, request: HttpRequest, form: ImportUploadForm, status: int = 200):
@@ -68,7 +68,7 @@ class ImportUploadView(StaffRequiredMixin, View):
 
 def _progress_context(job: ImportJob) -> dict:
     """What the progress bar shows: the running step, how far it is, whether to keep polling."""
-    progress = tasks.read_progress(job.pk) or {}
+    progress = importing.read_progress(job.pk) or {}
     queued = job.status == ImportJob.Status.VALIDATED and progress.get("phase") == "queued"
     total = progress.get("total") or 0
     done = min(progress.get("done") or 0, total)
@@ -153,8 +153,7 @@ class ImportApplyView(StaffRequiredMixin, View):
         if not job.can_apply:
             messages.error(request, _("This file cannot be imported as it stands."))
             return redirect(job)
-        tasks.record_progress(job.pk, "queued", 0, job.valid_rows)
-        tasks.apply_import_job.delay_on_commit(job.pk, translation.get_language())
+        importing.job_apply_request(job=job, language=translation.get_language())
         return redirect(job)
 
 

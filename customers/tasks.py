@@ -10,28 +10,15 @@ from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from . import importing
+from .importing.jobs import progress_key, record_progress
+from .importing.jobs import read_progress as read_progress  # kept as tasks.read_progress
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
-PROGRESS_TIMEOUT = 60 * 60
 KEEP_FINISHED_JOBS = timedelta(days=7)
 STUCK_AFTER = timedelta(days=1)
 PURGE_BATCH_SIZE = 500
-
-
-def progress_key(job_id: int) -> str:
-    return f"import-progress:{job_id}"
-
-
-def read_progress(job_id: int) -> dict | None:
-    """{"phase", "done", "total"} of the running step, from the cache web and worker share."""
-    return cache.get(progress_key(job_id))
-
-
-def record_progress(job_id: int, phase: str, done: int = 0, total: int = 0) -> None:
-    value = {"phase": phase, "done": done, "total": total}
-    cache.set(progress_key(job_id), value, PROGRESS_TIMEOUT)
 
 
 def _progress_for(job_id: int) -> importing.Progress:

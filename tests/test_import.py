@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from customers import importing, tasks
 from customers.access import ACCOUNT_MANAGER
+from customers.importing import applying, checking
 from customers.models import Company, Customer, ImportJob, Interaction, Tag
 
 from .factories import CustomerFactory, UserFactory
@@ -216,7 +217,7 @@ def test_a_row_too_long_for_the_header_is_an_error(manager):
 
 
 def test_stored_errors_are_capped_but_counts_stay_exact(manager, monkeypatch):
-    monkeypatch.setattr(importing, "MAX_STORED_ERRORS", 5)
+    monkeypatch.setattr(checking, "MAX_STORED_ERRORS", 5)
     content = "name,email\n" + "".join(f"N{i},bad{i}\n" for i in range(12))
     job = validated(manager, content)
     assert (job.error_rows, len(job.errors)) == (12, 5)
@@ -409,7 +410,7 @@ def test_an_unexpected_error_fails_the_job_and_writes_nothing(manager, monkeypat
     def explode(*args, **kwargs):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(importing, "_set_tags", explode)  # after the customers are written
+    monkeypatch.setattr(applying, "_set_tags", explode)  # after the customers are written
     job = validated(manager, "name,email,tags\nAda,ada@example.org,vip\n")
 
     job = importing.apply_import(job)

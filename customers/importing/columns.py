@@ -1,0 +1,69 @@
+"""What the import does with each column beyond its name (the names are in customers.csv_columns).
+
+The model fields a row writes as they are (the other columns, such as company,
+owner and tags, are resolved by the row forms), the columns that hold a choice
+(given by value or label, in any letter case) and the columns whose text needs
+reading as a decimal or a date.
+"""
+
+import re
+from typing import Any
+
+from django.conf import settings
+from django.utils import translation
+
+from customers.models import Customer, ImportJob, Interaction
+
+# Customer columns that are model fields, written as they are.
+CUSTOMER_MODEL_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "address",
+    "city",
+    "country",
+    "preferred_language",
+    "status",
+    "customer_since",
+    "renewal_date",
+    "plan",
+    "monthly_value",
+    "marketing_consent",
+    "notes",
+)
+INTERACTION_MODEL_FIELDS = (
+    "kind",
+    "direction",
+    "subject",
+    "body",
+    "amount",
+    "sentiment",
+    "occurred_at",
+)
+
+DECIMAL_FIELDS = ("monthly_value", "amount")
+DATE_FIELDS = ("customer_since", "renewal_date")
+# "12,50" as written by spreadsheets in countries with a decimal comma.
+DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
+
+
+def choice_columns(target: str) -> dict[str, list[tuple[str, Any]]]:
+    """The columns holding a choice, with their (value, label) pairs."""
+    if target == ImportJob.Target.CUSTOMERS:
+        return {"preferred_language": settings.LANGUAGES, "status": Customer.Status.choices}
+    return {
+        "kind": Interaction.Kind.choices,
+        "direction": Interaction.Direction.choices,
+        "sentiment": Interaction.Sentiment.choices,
+    }
+
+
+def choice_lookup(choices) -> dict[str, str]:
+    """Lower-cased value, label and English label -> stored value."""
+    lookup = {}
+    for value, label in choices:
+        with translation.override("en"):
+            english = str(label)
+        for key in (str(value), str(label), english):
+            lookup.setdefault(key.lower(), str(value))
+    return lookup
