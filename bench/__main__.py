@@ -72,7 +72,7 @@ def main() -> int:
         "",
         "## Nightly risk recompute",
         "",
-        f"One worker (`scoring.compute_all`, chunks of {recompute.scoring.DEFAULT_CHUNK_SIZE:,}), "
+        f"One worker (`scoring.compute_all`, chunks of {recompute.planning.DEFAULT_CHUNK_SIZE:,}), "
         "risk tables emptied first; target: a re-run and the next night, the whole job, "
         f"within {recompute.TARGET_RATIO:.0f}x the reference statement, and nothing "
         "written by a same-day re-run (the first run, which inserts every row, is reported). "

@@ -30,7 +30,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Interaction
 from retention.models import CustomerRisk, Notification, RiskEvent, RiskSnapshot
-from retention.risk import queue, scoring, signals
+from retention.risk import planning, queue, scoring, signals
 
 from . import pages
 
@@ -219,8 +219,8 @@ def reference_statement(as_of: date) -> int:
     the job scores; filling it is part of the timing but costs little next to the
     statement. Windows come from the same configuration the job uses.
     """
-    params = scoring.load_configuration().params
-    end = scoring.end_of_day(as_of)
+    params = planning.load_configuration().params
+    end = signals.end_of_day(as_of)
 
     def since(key: str) -> datetime:
         return end - timedelta(days=params[key].window_days)

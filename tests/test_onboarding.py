@@ -21,7 +21,7 @@ from retention.models import (
 )
 from retention.onboarding import checklists as onboarding
 from retention.onboarding.events import onboarding_completed
-from retention.risk import scoring
+from retention.risk import planning, scoring
 
 from .factories import ChecklistTemplateFactory, CustomerFactory
 
@@ -158,7 +158,7 @@ class TestStalled:
         assert ("stalled_onboarding" in [flag["key"] for flag in flags]) is stalled
 
     def test_the_window_is_the_signal_setting(self):
-        scoring.ensure_signal_settings()
+        planning.ensure_signal_settings()
         SignalSetting.objects.filter(key="stalled_onboarding").update(window_days=3)
         checklist = start(start_on=today() - timedelta(days=2 + 4))
         assert onboarding.stall_days() == 3

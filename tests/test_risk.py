@@ -13,7 +13,7 @@ from retention.models import (
     RiskSnapshot,
     SignalSetting,
 )
-from retention.risk import scoring
+from retention.risk import planning, scoring
 from retention.risk.backtest import backtest
 from retention.risk.panels import describe_flags
 
@@ -194,7 +194,7 @@ class TestScoring:
     def test_admin_settings_change_the_result(self):
         customer = old_customer()
         interact(customer, 1, kind="complaint")
-        scoring.ensure_signal_settings()
+        planning.ensure_signal_settings()
         SignalSetting.objects.filter(key="complaints").update(threshold=2)
         assert flag_keys(assessed(customer)) == []
 
@@ -211,7 +211,7 @@ class TestScoring:
         interact(customer, 5, kind="complaint")
         past = today() - timedelta(days=30)
         assessments = scoring.assess_chunk(
-            past, customer.pk, customer.pk + 1, scoring.load_configuration()
+            past, customer.pk, customer.pk + 1, planning.load_configuration()
         )
         assert [f.key for f in assessments[0].flags] == []  # 10 days silent then, no complaint yet
 

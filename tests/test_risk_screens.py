@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from customers.models import Customer, Interaction
 from retention.models import SignalSetting
-from retention.risk import scoring, signals
+from retention.risk import planning, scoring, signals
 
 pytestmark = pytest.mark.django_db
 
@@ -93,10 +93,10 @@ def random_customers(rng: random.Random, count: int) -> None:
 
 
 def assess_everyone(as_of, *, screened: bool) -> list[scoring.Assessment]:
-    config = scoring.load_configuration()
+    config = planning.load_configuration()
     assessments = [
         assessment
-        for id_from, id_to in scoring.plan_chunks(chunk_size=100)
+        for id_from, id_to in planning.plan_chunks(chunk_size=100)
         for assessment in scoring.assess_chunk(as_of, id_from, id_to, config, screened=screened)
     ]
     return sorted(assessments, key=lambda assessment: assessment.customer_id)
@@ -124,7 +124,7 @@ def evaluations(monkeypatch) -> Counter:
 def test_screened_and_unscreened_assessments_are_identical(postgres, evaluations, settings_name):
     random_customers(random.Random(f"screens-{settings_name}"), 300)  # noqa: S311 (test data)
     if settings_name == "unusual":
-        scoring.ensure_signal_settings()
+        planning.ensure_signal_settings()
         for key, changes in UNUSUAL.items():
             SignalSetting.objects.filter(key=key).update(**changes)
     today = timezone.localdate()
@@ -171,7 +171,7 @@ def test_a_signal_failing_halfway_through_a_chunk_leaves_the_connection_usable(
     for key, signal in signals.registered().items():
         broken = dataclasses.replace(signal, evaluate=failing(signal.evaluate))
         monkeypatch.setitem(signals._registry, key, broken)
-    config = scoring.load_configuration()
+    config = planning.load_configuration()
     savepoint = transaction.savepoint()  # as compute_chunk's atomic block
     try:
         scoring.assess_chunk(timezone.localdate(), 0, 10**9, config)

@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from . import scoring, signals
+from . import planning, signals
 from .models import (
     CustomerRisk,
     Notification,
@@ -30,7 +30,7 @@ class SignalSettingAdmin(admin.ModelAdmin):
     list_editable = ["enabled", "weight", "onboarding_weight", "threshold", "window_days"]
 
     def changelist_view(self, request, extra_context=None):
-        scoring.ensure_signal_settings()  # every registered signal appears, with its defaults
+        planning.ensure_signal_settings()  # every registered signal appears, with its defaults
         return super().changelist_view(request, extra_context)
 
     @admin.display(description="threshold / window")

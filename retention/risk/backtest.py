@@ -13,7 +13,7 @@ from django.db.models import Q
 
 from customers.models import Customer, Interaction
 
-from . import scoring
+from . import planning, scoring, signals
 from .models import RiskLevel
 
 
@@ -41,7 +41,7 @@ class Report:
 
 
 def went_bad_ids(as_of: date, horizon_days: int, candidates: set[int]) -> set[int]:
-    start = scoring.end_of_day(as_of)
+    start = signals.end_of_day(as_of)
     end = start + timedelta(days=horizon_days)
     churned = set(
         Customer.objects.filter(
@@ -69,11 +69,11 @@ def _row(name: str, flagged: set[int], bad: set[int], base_rate: float | None) -
 
 
 def backtest(
-    as_of: date, horizon_days: int = 90, chunk_size: int = scoring.DEFAULT_CHUNK_SIZE
+    as_of: date, horizon_days: int = 90, chunk_size: int = planning.DEFAULT_CHUNK_SIZE
 ) -> Report:
-    config = scoring.load_configuration()
+    config = planning.load_configuration()
     assessments = []
-    for id_from, id_to in scoring.plan_chunks(chunk_size):
+    for id_from, id_to in planning.plan_chunks(chunk_size):
         assessments.extend(scoring.assess_chunk(as_of, id_from, id_to, config))
     everyone = {a.customer_id for a in assessments}
     bad = went_bad_ids(as_of, horizon_days, everyone) if everyone else set()

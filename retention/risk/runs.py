@@ -5,7 +5,7 @@ from datetime import date
 from django.db import transaction
 from django.utils import timezone
 
-from . import events, scoring
+from . import events, planning
 from .models import RiskRun
 
 
@@ -14,7 +14,7 @@ def start_run(
 ) -> RiskRun:
     """Create a run; its chunks are enqueued (risk.receivers) once the row is committed."""
     as_of = as_of or timezone.localdate()
-    chunks = scoring.plan_chunks(chunk_size or scoring.DEFAULT_CHUNK_SIZE)
+    chunks = planning.plan_chunks(chunk_size or planning.DEFAULT_CHUNK_SIZE)
     with transaction.atomic():
         run = RiskRun.objects.create(
             as_of=as_of, chunks_total=len(chunks), triggered_by=triggered_by

@@ -6,41 +6,51 @@ step, then one INSERT ... ON CONFLICT DO UPDATE for the rows whose score or
 flags changed and one for their history rows. Nothing is done per customer in
 the database, chunks are independent (several workers can take them), and the
 same data gives the same rows, so re-running a day is harmless.
+
+Here: assessing a chunk and deciding what changed. What a run needs first is in
+planning.py, the reading of a chunk in fetching.py, the writing in writing.py.
 """
 
-import re
-from collections.abc import Iterator, Mapping
 from contextlib import closing
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
-from json import dumps as json_dumps
+from datetime import date, timedelta
 from json import loads as json_loads
-from types import MappingProxyType, SimpleNamespace
+from types import MappingProxyType
 from typing import NamedTuple
 
-from django.db import connection, models, transaction
-from django.db.models import F, Max, QuerySet
-from django.db.models.functions import TruncDate
+from django.db import connection, transaction
 from django.utils import timezone
-from django.utils.translation import gettext as _
 
-from customers.models import Customer, Interaction
+from customers.models import Customer
 
 from . import signals
 from .events import levels_rose
-from .models import (
-    LEVEL_RANK,
-    CustomerRisk,
-    Notification,
-    RiskConfig,
-    RiskEvent,
-    RiskLevel,
-    RiskSnapshot,
-    SignalSetting,
+from .fetching import (
+    _HAS_INTERACTIONS,
+    _aggregates,
+    _chunk_queries,
+    _chunk_rows,
+    _fetch,
+    _unscreened_rows,
+)
+from .models import LEVEL_RANK, CustomerRisk, RiskEvent, RiskLevel, RiskSnapshot
+from .planning import (
+    DEFAULT_CHUNK_SIZE,
+    Configuration,
+    _profiles,
+    _screens,
+    level_for,
+    load_configuration,
+    plan_chunks,
 )
 from .signals import end_of_day
-
-DEFAULT_CHUNK_SIZE = 5000
+from .writing import (
+    _EVENT_COLUMNS,
+    _RISK_COLUMNS,
+    _SNAPSHOT_COLUMNS,
+    _notify_owners,
+    _write_rows,
+)
 
 
 # Named tuples rather than dataclasses: the nightly job makes one Assessment per
@@ -75,59 +85,6 @@ class Assessment(NamedTuple):
         return {flag.key: flag.contribution for flag in self.flags}
 
 
-@dataclass(frozen=True)
-class Configuration:
-    params: dict[str, signals.Params]
-    medium_from: int
-    high_from: int
-
-
-def load_configuration() -> Configuration:
-    """The admin's settings for every registered signal (registry defaults where unset)."""
-    saved = {s.key: s for s in SignalSetting.objects.all()}
-    params = {}
-    for key, signal in signals.registered().items():
-        setting = saved.get(key)
-        params[key] = (
-            signals.Params(
-                setting.weight,
-                setting.onboarding_weight,
-                setting.threshold,
-                setting.window_days,
-                setting.enabled,
-            )
-            if setting
-            else signal.default_params
-        )
-    config = RiskConfig.load()
-    return Configuration(params, config.medium_from, config.high_from)
-
-
-def level_for(score: int | None, config: Configuration) -> str:
-    if score is None:
-        return RiskLevel.LOW
-    if score >= config.high_from:
-        return RiskLevel.HIGH
-    if score >= config.medium_from:
-        return RiskLevel.MEDIUM
-    return RiskLevel.LOW
-
-
-class _Plan(NamedTuple):
-    """One signal as a chunk evaluates it, resolved once per chunk, not per customer."""
-
-    key: str
-    signal: signals.Signal
-    evaluate: signals.Evaluator
-    params: signals.Params
-    weight: int
-    bit: int  # its screen's bit in the chunk query's masks; 0: no screen, evaluate
-    own_facts: dict | None  # a chunk_facts signal's rows; None: facts from the aggregates
-    names: tuple[str, ...]  # its aggregates' names ...
-    start: int  # ... and where they are in the chunk query's row
-    stop: int
-
-
 def _finish(
     customer_id: int, total_weight: int, flagged: list[tuple], config: Configuration
 ) -> Assessment:
@@ -156,72 +113,6 @@ def _finish(
 NO_FACTS = MappingProxyType({})
 
 
-def _fetch(queryset: QuerySet) -> list[tuple]:
-    """A values_list queryset's rows as psycopg returns them, on PostgreSQL.
-
-    Django reads timestamptz through a pure-Python subclass of psycopg's loader and
-    runs each row through its field converters (json.loads for every JSON value);
-    over the ~400,000 timestamps and ~80,000 stored flags of a full recompute that
-    alone took seconds. Here: psycopg's C loader (the same aware datetimes, in the
-    connection's time zone, UTC), and JSON columns left as their text.
-    """
-    if connection.vendor != "postgresql":
-        return list(queryset)
-    import psycopg  # noqa: PLC0415 (only on PostgreSQL)
-
-    sql, params = queryset.query.sql_with_params()
-    with connection.cursor() as cursor:
-        loader = psycopg.adapters.get_loader(
-            psycopg.adapters.types["timestamptz"].oid, psycopg.pq.Format.TEXT
-        )
-        cursor.cursor.adapters.register_loader("timestamptz", loader)
-        cursor.execute(sql, params)
-        return cursor.fetchall()
-
-
-def _stream_sql(sql: str, params: list | tuple) -> Iterator[tuple]:
-    """A query's rows as PostgreSQL produces them, while it is still producing the rest.
-
-    COPY (query) TO STDOUT: the server streams rows into the socket without waiting
-    for the client, so scoring the first customers of a chunk overlaps with computing
-    the aggregates of the next ones (the nightly job's two halves, about the same
-    size; one after the other they took twice as long). Binary, with the column types
-    from a LIMIT 0 run of the same query (planning only). The connection is busy until
-    the rows are all read: run other queries before.
-    """
-    with connection.cursor() as cursor:
-        raw = cursor.cursor
-        raw.execute(f"SELECT * FROM ({sql}) AS query LIMIT 0", params)  # noqa: S608
-        types = [column.type_code for column in raw.description]
-        with raw.copy(f"COPY ({sql}) TO STDOUT (FORMAT BINARY)", params) as copy:
-            copy.set_types(types)
-            yield from copy.rows()
-
-
-# The scored customers' columns, in the chunk query's rows and as screens name them.
-_CUSTOMER_COLUMNS = {
-    "id": F("pk"),
-    "status": F("status"),
-    "customer_since": F("customer_since"),
-    # The local date in SQL: converting 100,000 datetimes in Python costs seconds.
-    "created_on": TruncDate("created_at"),
-    "renewal_date": F("renewal_date"),
-}
-# After them in each row: the screens' three bit masks, whether the customer has any
-# interactions, then every signal's aggregates.
-_HAS_INTERACTIONS, _FIRST_AGGREGATE = 8, 9
-_EVERY_BIT = -1  # unscreened: every signal might flag
-
-
-class _Profile(NamedTuple):
-    """The signals that count for onboarding customers, or for the others."""
-
-    plans: list[_Plan]  # with the chunk_facts signals ...
-    plans_without_own: list[_Plan]  # ... and without (the customer has no such data)
-    screened: int  # the bits of its interaction signals' screens ...
-    all_screened: bool  # ... and whether each of them has one
-
-
 def assess_chunk(
     as_of: date, id_from: int, id_to: int, config: Configuration, *, screened: bool = True
 ) -> list[Assessment]:
@@ -232,41 +123,12 @@ def assess_chunk(
     screens (see signals.Screen) spare Python the signals that cannot flag a
     customer; `screened=False` evaluates everything (the tests compare both).
     Customers are scored as their rows arrive, while the database is still
-    computing the rest of the chunk (see _stream_sql).
+    computing the rest of the chunk (see fetching._stream_sql).
     """
     end = end_of_day(as_of)
     registry = signals.registered()
-    # Every signal's aggregates side by side in one row per customer; a signal's
-    # facts are its slice of that row, zipped with its names.
-    aggregates = {}
-    layout = {}  # key -> (names, start, stop)
-    for key, signal in registry.items():
-        names = tuple(signal.aggregates(config.params[key], end).items())
-        start = _FIRST_AGGREGATE + len(aggregates)
-        for name, expression in names:
-            aggregates[f"{key}__{name}"] = expression
-        layout[key] = (tuple(name for name, _expression in names), start, start + len(names))
-    customers = (
-        Customer.objects.filter(
-            pk__gte=id_from,
-            pk__lt=id_to,
-            created_at__lt=end,
-            archived_at__isnull=True,
-            status__in=signals.SCORED_STATUSES,
-        )
-        .order_by()
-        .annotate(**{f"c_{name}": expression for name, expression in _CUSTOMER_COLUMNS.items()})
-        .values_list(*(f"c_{name}" for name in _CUSTOMER_COLUMNS))
-    )
-    interactions = (
-        Interaction.objects.filter(
-            customer_id__gte=id_from, customer_id__lt=id_to, occurred_at__lt=end
-        )
-        .values("customer_id")
-        .order_by()
-        .annotate(**aggregates)
-        .values_list("customer_id", *aggregates)
-    )
+    aggregates, layout = _aggregates(registry, config, end)
+    customers, interactions = _chunk_queries(id_from, id_to, end, aggregates)
     # Signals with their own data source (e.g. onboarding checklists): one query each,
     # before the chunk query, which keeps the connection busy while its rows stream in.
     own_facts = {
@@ -280,45 +142,12 @@ def assess_chunk(
         bits = {key: 1 << index for index, key in enumerate(screens)}
         rows = _chunk_rows(customers, interactions, screens)
     else:  # SQLite (whose raw rows are text, not dates) or unscreened: Python decides all
-        by_customer = {row[0]: row[1:] for row in interactions}
-        no_interactions = (None,) * len(aggregates)
-        rows = (
-            (
-                *row,
-                _EVERY_BIT,  # every signal might flag ...
-                0,  # ... none is sure to have data ...
-                0,  # ... or sure to have none
-                row[0] in by_customer,
-                *by_customer.get(row[0], no_interactions),
-            )
-            for row in customers
-        )
+        rows = _unscreened_rows(customers, interactions, len(aggregates))
     # A customer missing from a signal's own data has no data for it (see
     # signals.ChunkFacts): most customers are in none of them (no survey answer, no
     # onboarding, no email), and plans_without_own leaves those signals out.
     with_own = set().union(*own_facts.values())
-    profiles = {}
-    for onboarding in (False, True):
-        plans = [
-            _Plan(
-                key,
-                signal,
-                signal.evaluate,
-                params,
-                weight,
-                bits.get(key, 0),
-                own_facts.get(key),
-                *layout[key],
-            )
-            for key, signal, params, weight in _counted(config, onboarding=onboarding)
-        ]
-        over_interactions = [plan for plan in plans if plan.signal.chunk_facts is None]
-        profiles[onboarding] = _Profile(
-            plans,
-            over_interactions,
-            sum(plan.bit for plan in over_interactions),
-            all(plan.bit for plan in over_interactions),
-        )
+    profiles = _profiles(config, bits, own_facts, layout)
     onboarding_status = Customer.Status.ONBOARDING
     zone = timezone.get_current_timezone()
     make_facts = tuple.__new__  # Facts without the keyword-handling constructor
@@ -385,95 +214,6 @@ def assess_chunk(
                     flagged.append((plan.signal, plan.weight, finding.evidence))
             assessments.append(_finish(pk, total_weight, flagged, config))
     return assessments
-
-
-def _counted(config: Configuration, *, onboarding: bool) -> list[tuple]:
-    """(key, signal, params, weight) of the signals that count for a profile, in order.
-
-    A weight of 0 or a disabled signal leaves the signal out, as if it had no data.
-    """
-    counted = []
-    for key, signal in signals.registered().items():
-        params = config.params[key]
-        weight = params.onboarding_weight if onboarding else params.weight
-        if params.enabled and weight:
-            counted.append((key, signal, params, weight))
-    return counted
-
-
-def _screens(config: Configuration, as_of: date, end: datetime) -> dict[str, signals.Screen]:
-    """Tonight's screen of each signal over interactions that has one, in registry order."""
-    return {
-        key: signal.screen(config.params[key], as_of, end)
-        for key, signal in signals.registered().items()
-        if signal.screen is not None and signal.chunk_facts is None
-    }
-
-
-def _chunk_rows(
-    customers: QuerySet, interactions: QuerySet, screens: dict[str, signals.Screen]
-) -> Iterator[tuple]:
-    """One query (PostgreSQL): per customer, their columns, three bit masks (bit i: the
-    i-th screen's might_flag is not false, its has_data is true, is false), whether
-    they have interactions, then the aggregates (NULL without interactions)."""
-    quote = connection.ops.quote_name
-    customer = SimpleNamespace(**{name: f"c.{quote(f'c_{name}')}" for name in _CUSTOMER_COLUMNS})
-    might_flag, sure_of_data, no_data = [], [], []
-    for index, (key, screen) in enumerate(screens.items()):
-        aggregate = SimpleNamespace(
-            **{
-                name.removeprefix(f"{key}__"): f"a.{quote(name)}"
-                for name in interactions.query.annotation_select
-                if name.startswith(f"{key}__")
-            }
-        )
-        might_flag.append(
-            _render(
-                f"CASE WHEN ({screen.might_flag}) IS NOT FALSE THEN {1 << index} ELSE 0 END",
-                screen.values,
-                aggregate,
-                customer,
-            )
-        )
-        for masks, test in ((sure_of_data, "IS TRUE"), (no_data, "IS FALSE")):
-            masks.append(
-                _render(
-                    f"CASE WHEN ({screen.has_data}) {test} THEN {1 << index} ELSE 0 END",
-                    screen.values,
-                    aggregate,
-                    customer,
-                )
-            )
-    customers_sql, customers_params = customers.query.sql_with_params()
-    interactions_sql, interactions_params = interactions.query.sql_with_params()
-    columns = [
-        *(customer.__dict__.values()),
-        " + ".join(sql for sql, _params in might_flag) or "0",
-        " + ".join(sql for sql, _params in sure_of_data) or "0",
-        " + ".join(sql for sql, _params in no_data) or "0",
-        f"a.{quote('customer_id')} IS NOT NULL",
-        *(f"a.{quote(name)}" for name in interactions.query.annotation_select),
-    ]
-    return _stream_sql(
-        f"SELECT {', '.join(columns)} FROM ({customers_sql}) AS c "  # noqa: S608 (quoted names)
-        f"LEFT JOIN ({interactions_sql}) AS a ON a.{quote('customer_id')} = c.{quote('c_id')}",
-        (
-            *(value for _sql, params in might_flag + sure_of_data + no_data for value in params),
-            *customers_params,
-            *interactions_params,
-        ),
-    )
-
-
-def _render(template: str, values: Mapping, aggregate, customer) -> tuple[str, list]:
-    """A screen's SQL with its names filled in and its %(name)s values as %s parameters."""
-    params = []
-
-    def placeholder(match: re.Match) -> str:
-        params.append(values[match[1]])
-        return "%s"
-
-    return re.sub(r"%\((\w+)\)s", placeholder, template.format(a=aggregate, c=customer)), params
 
 
 @dataclass
@@ -635,133 +375,6 @@ def _stored(flags: list | str) -> list:
     return json_loads(flags) if isinstance(flags, str) else flags
 
 
-# Column order of the tuples compute_chunk builds.
-_RISK_COLUMNS = (
-    "customer_id",
-    "score",
-    "level",
-    "flags",
-    "previous_score",
-    "computed_for",
-    "level_since",
-    "snoozed_until",
-    "resolution",
-    "resolution_reason",
-    "resolved_at",
-)
-_SNAPSHOT_COLUMNS = ("customer_id", "as_of", "score", "level", "contributions")
-
-
-_EVENT_COLUMNS = (
-    "customer_id",
-    "kind",
-    "occurred_at",
-    "from_level",
-    "to_level",
-    "score",
-    "summary",
-)
-_NOTIFICATION_COLUMNS = ("recipient_id", "customer_id", "message", "created_at")
-
-
-def _write_rows(
-    model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...] = ()
-) -> None:
-    """Insert rows (tuples in `columns` order); on a conflict over `conflict`, overwrite."""
-    if not rows:
-        return
-    if connection.vendor == "postgresql":
-        _insert_json(model, columns, rows, conflict=conflict)
-        return
-    update = {}
-    if conflict:
-        update = {
-            "update_conflicts": True,
-            "unique_fields": [model._meta.get_field(c).name for c in conflict],
-            "update_fields": [model._meta.get_field(c).name for c in columns if c not in conflict],
-        }
-    model.objects.bulk_create(
-        [model(**dict(zip(columns, row, strict=True))) for row in rows], **update
-    )
-
-
-def _insert_json(
-    model, columns: tuple[str, ...], rows: list[tuple], *, conflict: tuple[str, ...]
-) -> None:
-    """One INSERT ... SELECT (... ON CONFLICT DO UPDATE) for all rows, sent as one JSON array.
-
-    PostgreSQL only. bulk_create prepares every field of every instance in Python and
-    psycopg quotes array parameters element by element: for a first run's ~80,000
-    rows either took longer than computing them. One json.dumps (C) and one jsonb
-    parse on the server cost a few milliseconds; JSON columns nest as they are.
-    """
-    meta = model._meta
-    quote = connection.ops.quote_name
-    values = []
-    for index, column in enumerate(columns):
-        field = meta.get_field(column)  # by column name: customer_id is the FK's attname
-        if isinstance(field, models.JSONField):
-            values.append(f"row -> {index}")
-        else:
-            values.append(f"(row ->> {index})::{field.db_type(connection)}")
-    updates = ", ".join(
-        f"{quote(name)} = EXCLUDED.{quote(name)}" for name in columns if name not in conflict
-    )
-    sql = (
-        f"INSERT INTO {quote(meta.db_table)} ({', '.join(quote(c) for c in columns)}) "  # noqa: S608 (names from the model)
-        f"SELECT {', '.join(values)} FROM jsonb_array_elements(%s::jsonb) AS row"
-    )
-    if conflict:
-        sql += f" ON CONFLICT ({', '.join(quote(c) for c in conflict)}) DO UPDATE SET {updates}"
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [json_dumps(rows, default=_json_default)])
-
-
-def _json_default(value):
-    if isinstance(value, date):  # and datetime: ISO 8601, which PostgreSQL casts back
-        return value.isoformat()
-    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
-
-
-FEW_RISES = 200
-
-
-def _notify_owners(rises: list[Assessment], id_from: int, id_to: int) -> None:
-    if not rises:
-        return
-    customers = Customer.objects.filter(owner__isnull=False)
-    if len(rises) <= FEW_RISES:
-        # A usual night: a few rises per chunk, read by id rather than the whole chunk.
-        customers = customers.filter(pk__in=[a.customer_id for a in rises])
-    else:
-        # The chunk's owned customers in one range query (an IN list of thousands of ids
-        # cost more than the rows).
-        customers = customers.filter(pk__gte=id_from, pk__lt=id_to)
-    owned = {
-        pk: (owner_id, name)
-        for pk, owner_id, name in customers.values_list("pk", "owner_id", "name")
-    }
-    message = _("%(name)s is now at %(level)s risk (score %(score)s).")
-    levels = {level: str(label).lower() for level, label in RiskLevel.choices}
-    now = timezone.now()
-    rows = []
-    for a in rises:
-        if a.customer_id in owned:
-            owner_id, name = owned[a.customer_id]
-            text = message % {"name": name, "level": levels[a.level], "score": a.score}
-            rows.append((owner_id, a.customer_id, text, now))
-    _write_rows(Notification, _NOTIFICATION_COLUMNS, rows)
-
-
-def plan_chunks(chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[int, int]]:
-    """Id ranges [from, to) of about `chunk_size` customers each."""
-    ids = list(Customer.objects.order_by("pk").values_list("pk", flat=True))
-    if not ids:
-        return []
-    bounds = ids[::chunk_size] + [ids[-1] + 1]
-    return list(zip(bounds[:-1], bounds[1:], strict=False))
-
-
 def compute_all(as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ChunkOutcome:
     """Every chunk, one after the other, in this process (command, tests, bench)."""
     config = load_configuration()
@@ -772,28 +385,3 @@ def compute_all(as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ChunkOutco
         total.changed += outcome.changed
         total.rose += outcome.rose
     return total
-
-
-def latest_interaction_date() -> date | None:
-    latest = Interaction.objects.aggregate(latest=Max("occurred_at"))["latest"]
-    return timezone.localdate(latest) if latest else None
-
-
-def ensure_signal_settings() -> None:
-    """Give every registered signal an editable settings row with its defaults."""
-    existing = set(SignalSetting.objects.values_list("key", flat=True))
-    SignalSetting.objects.bulk_create(
-        [
-            SignalSetting(
-                key=key,
-                weight=signal.default_weight,
-                onboarding_weight=signal.default_onboarding_weight,
-                threshold=signal.default_threshold,
-                window_days=signal.default_window_days,
-            )
-            for key, signal in signals.registered().items()
-            if key not in existing
-        ],
-        ignore_conflicts=True,
-    )
-    RiskConfig.load()

@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from retention.risk import scoring
+from retention.risk import planning, scoring
 
 
 class Command(BaseCommand):
@@ -11,14 +11,14 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
-        parser.add_argument("--chunk-size", type=int, default=scoring.DEFAULT_CHUNK_SIZE)
+        parser.add_argument("--chunk-size", type=int, default=planning.DEFAULT_CHUNK_SIZE)
 
     def handle(self, *args, as_of=None, chunk_size=None, **options) -> None:
         try:
             day = date.fromisoformat(as_of) if as_of else timezone.localdate()
         except ValueError as error:
             raise CommandError(f"--as-of must be YYYY-MM-DD: {error}") from error
-        scoring.ensure_signal_settings()
+        planning.ensure_signal_settings()
         started = timezone.now()
         outcome = scoring.compute_all(day, chunk_size)
         seconds = (timezone.now() - started).total_seconds()
