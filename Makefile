@@ -39,14 +39,16 @@ install-dev: $(VENV)/.installed-dev ## Install runtime + dev/test requirements i
 run: $(VENV)/.installed ## Run the app locally (migrate, demo data, Celery, runserver)
 	scripts/run-dev.sh
 
-test: $(VENV)/.installed-dev ## Run the tests against throwaway PostgreSQL + Redis
+test: $(VENV)/.installed-dev ## Check module boundaries, then run the tests against throwaway PostgreSQL + Redis
+	$(BIN)/lint-imports --no-cache
 	scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
 
 bench: $(VENV)/.installed-dev ## Run the benchmarks against throwaway PostgreSQL + Redis
 	scripts/with-services.sh $(BIN)/python -m bench
 
-lint: $(VENV)/.installed-dev ## Check code style (ruff check + ruff format --check)
+lint: $(VENV)/.installed-dev ## Check code style (ruff) and module boundaries (import-linter)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+	$(BIN)/lint-imports --no-cache
 
 format: $(VENV)/.installed-dev ## Reformat the code and apply safe ruff fixes
 	$(BIN)/ruff format .

@@ -13,7 +13,8 @@ class SurveysConfig(AppConfig):
         from retention.risk import signals
 
         from . import receivers
-        from .events import response_submitted
+        from .events import invitations_queued, response_submitted
+        from .models import SurveyInvitation
         from .panels import survey_panel
         from .risk_signals import DETRACTOR_NPS, PASSIVE_NPS
         from .timeline import survey_response_entries
@@ -26,6 +27,9 @@ class SurveysConfig(AppConfig):
             receivers.exit_survey_on_churn, sender=Customer, dispatch_uid="surveys_exit_on_churn"
         )
         response_submitted.connect(receivers.reward_feedback, dispatch_uid="surveys_loyalty")
+        invitations_queued.connect(
+            receivers.deliver_on_commit, sender=SurveyInvitation, dispatch_uid="surveys_deliver"
+        )
         post_save.connect(
             receivers.exit_survey_on_cancellation,
             sender=Interaction,

@@ -9,3 +9,7 @@ from django.dispatch import Signal
 
 # sender=SurveyResponse, response=SurveyResponse, customer=Customer: a customer answered.
 response_submitted = Signal()
+
+# sender=SurveyInvitation, invitation_ids=[...]: invitations written in the current
+# transaction; surveys.receivers enqueues their delivery once it commits.
+invitations_queued = Signal()

@@ -28,6 +28,7 @@ from django.utils import timezone, translation
 from customers.links import BadLink
 from customers.models import Customer
 
+from .events import invitations_queued
 from .models import Survey, SurveyInvitation
 
 logger = logging.getLogger(__name__)
@@ -95,11 +96,14 @@ def _expiry(now: datetime) -> datetime:
 
 
 def _deliver_on_commit(invitation_ids: list[int]) -> None:
-    from .tasks import deliver_invitations
+    """Have them sent once the transaction commits, in batches of DELIVERY_BATCH.
 
+    surveys.receivers enqueues the task (this module does not import tasks.py, which
+    imports it)."""
     for start in range(0, len(invitation_ids), DELIVERY_BATCH):
-        batch = invitation_ids[start : start + DELIVERY_BATCH]
-        transaction.on_commit(lambda batch=batch: deliver_invitations.delay(batch))
+        invitations_queued.send(
+            sender=SurveyInvitation, invitation_ids=invitation_ids[start : start + DELIVERY_BATCH]
+        )
 
 
 @transaction.atomic

@@ -1,8 +1,11 @@
 """Reactions to the customers app (which knows nothing of surveys): a leaving
 customer is invited to the exit survey in the same transaction that churned them."""
 
+from django.db import transaction
+
 from customers.models import Customer, Interaction
 
+from . import tasks
 from .invitations import exit_invitation_create
 from .models import SurveyInvitation
 
@@ -32,6 +35,11 @@ def exit_survey_on_cancellation(sender, instance: Interaction, created: bool, **
 
 def reward_feedback(sender, response, customer, **kwargs) -> None:
     """Feedback is rewarded: the loyalty survey bonus, once per response (same transaction)."""
-    from retention.loyalty.points import award_feedback
+    from retention.loyalty.ledger import award_feedback
 
     award_feedback(customer=customer, response_id=response.pk)
+
+
+def deliver_on_commit(sender, invitation_ids, **kwargs) -> None:
+    """Email invitations once the transaction that wrote them commits (never before)."""
+    transaction.on_commit(lambda: tasks.deliver_invitations.delay(invitation_ids))
