@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from customers.timeline import timeline_page
 from retention.models import CustomerRisk, EmailUnsubscribe, OutgoingEmail
-from retention.outreach import outbox
+from retention.outreach import outbox, sending
 from retention.risk import scoring
 
 from .factories import CustomerFactory
@@ -59,7 +59,7 @@ def test_a_queued_email_is_claimed_and_sent_with_its_headers(consenting, templat
     email.refresh_from_db()
     assert (email.status, email.attempts) == (Status.SENDING, 1)
     assert email.lease_until > timezone.now()
-    result = outbox.send_batch([email.pk])
+    result = sending.send_batch([email.pk])
     assert result.sent == 1
     sent = mail.outbox[0]
     assert sent.subject == "Hello Ada"
@@ -89,7 +89,7 @@ def test_a_temporary_smtp_error_retries_with_backoff_then_fails_after_the_limit(
         now = timezone.now()
         ids = outbox.claim_batch(now=email.next_attempt_at)
         assert ids == [email.pk]
-        outbox.send_batch(ids, connection=FlakyConnection(busy))
+        sending.send_batch(ids, connection=FlakyConnection(busy))
         email.refresh_from_db()
         assert email.attempts == attempt
         assert "Try again later" in email.last_error
@@ -106,7 +106,7 @@ def test_a_permanent_smtp_error_fails_at_once_and_the_rest_go_on(consenting, tem
     good = queue_email(other, template)
     refused = smtplib.SMTPRecipientsRefused({consenting.email: (550, b"No such user")})
     connection = FlakyConnection(refused)
-    outbox.send_batch(outbox.claim_batch(), connection=connection)
+    sending.send_batch(outbox.claim_batch(), connection=connection)
     bad.refresh_from_db()
     good.refresh_from_db()
     assert (bad.status, bad.attempts) == (Status.FAILED, 1)
@@ -118,7 +118,7 @@ def test_a_permanent_smtp_error_fails_at_once_and_the_rest_go_on(consenting, tem
 def test_a_broken_connection_puts_the_untried_rest_back(consenting, template, manager):
     first = queue_email(consenting, template)
     rest = [queue_email(CustomerFactory(marketing_consent=True), template) for _ in range(2)]
-    result = outbox.send_batch(
+    result = sending.send_batch(
         outbox.claim_batch(), connection=FlakyConnection(smtplib.SMTPServerDisconnected("gone"))
     )
     assert result.connection_failed

@@ -5,7 +5,7 @@ Included by retention/urls.py, in the "retention" namespace.
 
 from django.urls import path
 
-from . import views
+from . import public_views, views
 
 urlpatterns = [
     # Follow-up emails (staff)
@@ -38,11 +38,11 @@ urlpatterns = [
     ),
     path("me/signature/", views.SignatureView.as_view(), name="signature"),
     # Public: reached from an email, signed tokens only
-    path("u/<str:token>/", views.UnsubscribeView.as_view(), name="unsubscribe"),
+    path("u/<str:token>/", public_views.UnsubscribeView.as_view(), name="unsubscribe"),
     path(
         "u/<str:token>/one-click/",
-        views.UnsubscribeOneClickView.as_view(),
+        public_views.UnsubscribeOneClickView.as_view(),
         name="unsubscribe_one_click",
     ),
-    path("o/<str:token>.gif", views.email_open, name="email_open"),
+    path("o/<str:token>.gif", public_views.email_open, name="email_open"),
 ]

@@ -1,10 +1,12 @@
-"""Staff pages for follow-up emails (outbox, templates, rules, sending) and the public
-pages customers reach from an email (unsubscribe, one-click unsubscribe, open pixel)."""
+"""Staff pages for follow-up emails: the outbox, templates, rules, sending one by hand,
+and each staff member's signature.
 
-import base64
+The pages customers reach from an email (unsubscribe, the open pixel) are in
+public_views.py.
+"""
+
 from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
@@ -12,19 +14,16 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone, translation
-from django.utils.decorators import method_decorator
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
-from django.views.decorators.csrf import csrf_exempt
 
 from customers import access
-from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 from customers.views import StaffRequiredMixin
 
-from . import followups, outbox, placeholders, rendering
+from . import followups, outbox, placeholders, rendering, sending
 from .forms import (
     EmailTemplateForm,
     FollowUpRuleForm,
@@ -37,7 +36,6 @@ from .forms import (
 from .models import (
     EmailTemplate,
     EmailTemplateTranslation,
-    EmailUnsubscribe,
     FollowUpRule,
     OutgoingEmail,
     StaffProfile,
@@ -116,7 +114,7 @@ class OutboxDetailView(StaffRequiredMixin, View):
                 )
             }
             try:
-                rendered = outbox.render(email, translations)
+                rendered = sending.render(email, translations)
             except ValueError as error:
                 preview_error = str(error)
         context = {
@@ -377,72 +375,3 @@ class SignatureView(StaffRequiredMixin, View):
         form.save()
         messages.success(request, _("Your signature is saved."))
         return redirect("retention:signature")
-
-
-# --- Public pages: reached from an email, no login ----------------------------------------
-
-
-def _unsubscribe_customer(token: str) -> Customer:
-    max_age = timedelta(days=settings.UNSUBSCRIBE_LINK_MAX_AGE_DAYS)
-    customer_id = read_token("unsubscribe", token, max_age=max_age)
-    customer = Customer.objects.filter(pk=customer_id).first()
-    if customer is None:
-        raise BadLink()
-    return customer
-
-
-class UnsubscribeView(View):
-    """GET asks for one click (mail scanners follow links); POST unsubscribes."""
-
-    def get(self, request: HttpRequest, token: str) -> HttpResponse:
-        return self._page(request, token, done=False)
-
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        return self._page(request, token, done=True)
-
-    def _page(self, request, token: str, *, done: bool) -> HttpResponse:
-        try:
-            customer = _unsubscribe_customer(token)
-        except BadLink as error:
-            return bad_link_response(request, error)
-        if done:
-            followups.customer_unsubscribe(customer=customer, source=EmailUnsubscribe.Source.LINK)
-        already = not done and EmailUnsubscribe.objects.filter(customer=customer).exists()
-        with translation.override(customer.preferred_language):
-            context = {
-                "business_name": settings.BUSINESS_NAME,
-                "done": done,
-                "already": already,
-                "language": customer.preferred_language,
-            }
-            return render(request, "public/unsubscribe.html", context)
-
-
-@method_decorator(csrf_exempt, name="dispatch")
-class UnsubscribeOneClickView(View):
-    """RFC 8058: the mail program POSTs here (no cookie, no CSRF token) to unsubscribe."""
-
-    def post(self, request: HttpRequest, token: str) -> HttpResponse:
-        try:
-            customer = _unsubscribe_customer(token)
-        except BadLink as error:
-            return bad_link_response(request, error)
-        followups.customer_unsubscribe(customer=customer, source=EmailUnsubscribe.Source.ONE_CLICK)
-        return HttpResponse(status=200, content_type="text/plain")
-
-
-TRANSPARENT_GIF = base64.b64decode("R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7")
-
-
-def email_open(request: HttpRequest, token: str) -> HttpResponse:
-    """The open pixel: records the first open; always answers with the image."""
-    if settings.EMAIL_OPEN_TRACKING:
-        try:
-            email_id = read_token("open", token, max_age=timedelta(days=365))
-        except BadLink:
-            email_id = None
-        if email_id is not None:
-            outbox.record_open(email_id)
-    response = HttpResponse(TRANSPARENT_GIF, content_type="image/gif")
-    response["Cache-Control"] = "no-store, private"
-    return response
