@@ -31,7 +31,15 @@ def run(data, log=print) -> tuple[list[str], bool]:
     from django.urls import reverse
 
     from customers.models import Customer
-    from retention.loyalty import points as loyalty
+    from retention.loyalty import (
+        anniversaries,
+        card,
+        expiry,
+        ledger,
+        nightly,
+        redemption,
+        selectors,
+    )
     from retention.models import LoyaltySettings, PointsAccount, PointsEntry, Reward
 
     log("Loyalty: emptying the loyalty tables ...")
@@ -47,12 +55,12 @@ def run(data, log=print) -> tuple[list[str], bool]:
 
     steps = []
     for label, action in [
-        ("purchases, first run (backfill)", loyalty.award_unawarded_purchases),
-        ("purchases, same night again", loyalty.award_unawarded_purchases),
-        ("anniversaries and one-year badges", loyalty.award_anniversaries),
-        ("expiry (12 months, FIFO)", loyalty.expire_points),
-        ("expiry, same night again", loyalty.expire_points),
-        ("reconcile accounts with the ledger", lambda: len(loyalty.accounts_reconcile())),
+        ("purchases, first run (backfill)", nightly.award_unawarded_purchases),
+        ("purchases, same night again", nightly.award_unawarded_purchases),
+        ("anniversaries and one-year badges", anniversaries.award_anniversaries),
+        ("expiry (12 months, FIFO)", expiry.expire_points),
+        ("expiry, same night again", expiry.expire_points),
+        ("reconcile accounts with the ledger", lambda: len(ledger.accounts_reconcile())),
     ]:
         log(f"  {label} ...")
         started = time.perf_counter()
@@ -69,11 +77,11 @@ def run(data, log=print) -> tuple[list[str], bool]:
         ),
         Reward.objects.create(name="Free shipping", kind="free_shipping", points_price=50),
     ]
-    redeemers = list(loyalty.top_accounts(limit=300).values_list("customer_id", flat=True))
+    redeemers = list(selectors.top_accounts(limit=300).values_list("customer_id", flat=True))
     customers = Customer.objects.in_bulk(redeemers)
     for customer_id in redeemers:
         for reward in rewards:
-            loyalty.reward_redeem(customer=customers[customer_id], reward=reward)
+            redemption.reward_redeem(customer=customers[customer_id], reward=reward)
     longest = Customer.objects.get(pk=data.longest_history_pk)
     entries = PointsEntry.objects.count()
     accounts = PointsAccount.objects.count()
@@ -93,7 +101,7 @@ def run(data, log=print) -> tuple[list[str], bool]:
             "admin",
             reverse("customers:panel", args=[longest.pk, "loyalty"]),
         ),
-        pages.Page("Customer's own card (public)", "public", loyalty.card_url(longest)),
+        pages.Page("Customer's own card (public)", "public", card.card_url(longest)),
     ]
     clients = {"admin": client, "public": Client()}
     timings = []

@@ -12,7 +12,15 @@ from django.utils import timezone
 from customers import services
 from customers.models import Interaction
 from customers.timeline import timeline_page
-from retention.loyalty import points as loyalty
+from retention.loyalty import (
+    anniversaries,
+    expiry,
+    ledger,
+    nightly,
+    redemption,
+    selectors,
+    tiers,
+)
 from retention.loyalty.tasks import nightly_loyalty
 from retention.models import (
     ChecklistTemplate,
@@ -52,7 +60,7 @@ def badges(customer) -> set[str]:
 
 
 def give(customer, points: int, key: str = "") -> PointsEntry:
-    return loyalty.points_earn(
+    return ledger.points_earn(
         customer=customer,
         points=points,
         reason="Test",
@@ -75,7 +83,7 @@ def test_a_logged_purchase_earns_points_per_unit_spent_once(customer, manager):
     assert account(customer).balance == 241  # 120.75 × 2, rounded down
     assert badges(customer) == {CustomerBadge.Kind.FIRST_PURCHASE}
     # The same purchase seen again (a signal re-sent, the nightly job) pays nothing more.
-    assert loyalty.award_purchase(interaction=interaction) is None
+    assert ledger.award_purchase(interaction=interaction) is None
     nightly_loyalty.delay()
     assert account(customer).balance == 241
     assert PointsEntry.objects.filter(customer=customer).count() == 1
@@ -132,9 +140,9 @@ def test_completing_onboarding_earns_the_bonus_and_badge_once(customer, manager)
 
 def test_answering_a_survey_earns_the_feedback_bonus_once(customer):
     rules(survey_bonus=30)
-    assert loyalty.award_feedback(customer=customer, response_id=7) is not None
-    assert loyalty.award_feedback(customer=customer, response_id=7) is None
-    loyalty.award_feedback(customer=customer, response_id=8)
+    assert ledger.award_feedback(customer=customer, response_id=7) is not None
+    assert ledger.award_feedback(customer=customer, response_id=7) is None
+    ledger.award_feedback(customer=customer, response_id=8)
     assert account(customer).balance == 60
     assert badges(customer) == {CustomerBadge.Kind.SURVEY_ANSWERED}
 
@@ -142,14 +150,14 @@ def test_answering_a_survey_earns_the_feedback_bonus_once(customer):
 def test_a_referral_pays_one_referrer_per_new_customer(customer, manager):
     rules(referral_bonus=200)
     newcomer = CustomerFactory(name="Grace Hopper")
-    loyalty.award_referral(customer=customer, referred=newcomer, author=manager)
+    ledger.award_referral(customer=customer, referred=newcomer, author=manager)
     assert account(customer).balance == 200
     entry = PointsEntry.objects.get(customer=customer)
     assert (entry.reason, entry.author) == ("Referred Grace Hopper", manager)
     with pytest.raises(ValidationError, match="already rewarded"):
-        loyalty.award_referral(customer=CustomerFactory(), referred=newcomer, author=manager)
+        ledger.award_referral(customer=CustomerFactory(), referred=newcomer, author=manager)
     with pytest.raises(ValidationError, match="cannot refer themselves"):
-        loyalty.award_referral(customer=customer, referred=customer, author=manager)
+        ledger.award_referral(customer=customer, referred=customer, author=manager)
     assert account(customer).balance == 200
 
 
@@ -180,7 +188,7 @@ def test_anniversaries_pay_once_a_year_and_award_the_one_year_badge():
 def test_leap_day_customers_celebrate_on_the_28th_in_other_years():
     rules(anniversary_bonus=10)
     leap = CustomerFactory(customer_since=date(2024, 2, 29))
-    assert loyalty.award_anniversaries(today=date(2025, 2, 28)) == 1
+    assert anniversaries.award_anniversaries(today=date(2025, 2, 28)) == 1
     assert account(leap).balance == 10
 
 
@@ -194,14 +202,14 @@ def test_expiry_takes_the_unspent_part_of_old_points_first_in_first_out(customer
     with time_machine.travel(datetime(2025, 1, 15, tzinfo=tz)):
         give(customer, 100, "old")
     with time_machine.travel(datetime(2025, 8, 1, tzinfo=tz)):
-        loyalty.reward_redeem(customer=customer, reward=reward)  # spends 30 of the old 100
+        redemption.reward_redeem(customer=customer, reward=reward)  # spends 30 of the old 100
     with time_machine.travel(datetime(2025, 12, 20, tzinfo=tz)):
         give(customer, 50, "recent")
     with time_machine.travel(datetime(2026, 1, 10, tzinfo=tz)):
-        assert loyalty.expire_points() == 0  # nothing is 12 months old yet
+        assert expiry.expire_points() == 0  # nothing is 12 months old yet
     with time_machine.travel(datetime(2026, 1, 20, tzinfo=tz)):
-        assert loyalty.expire_points() == 70
-        assert loyalty.expire_points() == 0  # the same night again: nothing more
+        assert expiry.expire_points() == 70
+        assert expiry.expire_points() == 0  # the same night again: nothing more
         nightly_loyalty.delay()
     state = account(customer)
     assert state.balance == 50  # only the recent points remain
@@ -209,7 +217,7 @@ def test_expiry_takes_the_unspent_part_of_old_points_first_in_first_out(customer
     expired = PointsEntry.objects.get(kind=PointsEntry.Kind.EXPIRE)
     assert expired.points == -70
     with time_machine.travel(datetime(2027, 1, 1, tzinfo=tz)):
-        assert loyalty.expire_points() == 50
+        assert expiry.expire_points() == 50
     assert account(customer).balance == 0
 
 
@@ -217,7 +225,7 @@ def test_points_never_expire_when_no_expiry_is_set(customer):
     rules(expiry_months=None)
     with time_machine.travel(datetime(2020, 1, 1, tzinfo=timezone.get_current_timezone())):
         give(customer, 100, "ancient")
-    assert loyalty.expire_points() == 0
+    assert expiry.expire_points() == 0
     assert account(customer).balance == 100
 
 
@@ -234,24 +242,24 @@ def test_tiers_follow_lifetime_points_up_and_down(customer, manager):
     give(customer, 1500, "c")
     assert account(customer).tier == gold
     # Spending points keeps the tier...
-    loyalty.reward_redeem(customer=customer, reward=RewardFactory(points_price=1800))
+    redemption.reward_redeem(customer=customer, reward=RewardFactory(points_price=1800))
     assert account(customer).tier == gold
     # ...a correction downwards can lower it...
-    loyalty.points_adjust(customer=customer, points=-100, reason="Refunded order", author=manager)
+    ledger.points_adjust(customer=customer, points=-100, reason="Refunded order", author=manager)
     assert (account(customer).tier, account(customer).lifetime_points) == (silver, 1900)
     # ...and so can a raised threshold (the admin recomputes every account).
     silver.threshold = 1950
     silver.save()
-    loyalty.tiers_recompute()
+    tiers.tiers_recompute()
     assert account(customer).tier.name == "Bronze"
 
 
 def test_tier_progress_shows_the_way_to_the_next_tier():
-    all_tiers = loyalty.tiers()
-    halfway = loyalty.tier_progress(1250, all_tiers)
+    all_tiers = tiers.tiers()
+    halfway = tiers.tier_progress(1250, all_tiers)
     assert (halfway.tier.name, halfway.next_tier.name) == ("Silver", "Gold")
     assert (halfway.points_to_next, halfway.percent) == (750, 50)
-    top = loyalty.tier_progress(5000, all_tiers)
+    top = tiers.tier_progress(5000, all_tiers)
     assert (top.tier.name, top.next_tier, top.percent) == ("Gold", None, 100)
 
 
@@ -272,12 +280,12 @@ def test_redeeming_deducts_points_issues_a_coupon_and_shows_in_the_timeline(cust
     rules(coupon_valid_days=30)
     give(customer, 250, "start")
     reward = RewardFactory(name="10% off", points_price=100, stock=5)
-    coupon = loyalty.reward_redeem(customer=customer, reward=reward)
+    coupon = redemption.reward_redeem(customer=customer, reward=reward)
     assert account(customer).balance == 150
     reward.refresh_from_db()
     assert reward.stock == 4
     assert len(coupon.code) == 11 and coupon.code[5] == "-"
-    assert set(coupon.code.replace("-", "")) <= set(loyalty.CODE_ALPHABET)
+    assert set(coupon.code.replace("-", "")) <= set(redemption.CODE_ALPHABET)
     assert coupon.expires_on == timezone.localdate() + timedelta(days=30)
     assert coupon.entry.points == -100
     entry = timeline_page(customer, cursor=None, size=10).entries[0]
@@ -288,10 +296,10 @@ def test_redeeming_deducts_points_issues_a_coupon_and_shows_in_the_timeline(cust
 def test_redeeming_without_enough_points_is_refused_clearly_and_writes_nothing(customer):
     reward = RewardFactory(points_price=100, stock=3)
     with pytest.raises(ValidationError, match="Not enough points: 0 available, 100 needed"):
-        loyalty.reward_redeem(customer=customer, reward=reward)
+        redemption.reward_redeem(customer=customer, reward=reward)
     give(customer, 99, "almost")
     with pytest.raises(ValidationError, match="Not enough points: 99 available, 100 needed"):
-        loyalty.reward_redeem(customer=customer, reward=reward)
+        redemption.reward_redeem(customer=customer, reward=reward)
     reward.refresh_from_db()
     assert (reward.stock, account(customer).balance) == (3, 99)
     assert not Coupon.objects.exists()
@@ -302,26 +310,26 @@ def test_out_of_stock_and_withdrawn_rewards_cannot_be_redeemed(customer):
     give(customer, 1000, "rich")
     sold_out = RewardFactory(stock=0)
     with pytest.raises(ValidationError, match="out of stock"):
-        loyalty.reward_redeem(customer=customer, reward=sold_out)
+        redemption.reward_redeem(customer=customer, reward=sold_out)
     assert account(customer).balance == 1000  # the deduction was rolled back
     withdrawn = RewardFactory(active=False)
     with pytest.raises(ValidationError, match="no longer offered"):
-        loyalty.reward_redeem(customer=customer, reward=withdrawn)
+        redemption.reward_redeem(customer=customer, reward=withdrawn)
     last = RewardFactory(stock=1, points_price=10)
-    loyalty.reward_redeem(customer=customer, reward=last)
+    redemption.reward_redeem(customer=customer, reward=last)
     with pytest.raises(ValidationError, match="out of stock"):
-        loyalty.reward_redeem(customer=customer, reward=last)
+        redemption.reward_redeem(customer=customer, reward=last)
     assert account(customer).balance == 990
 
 
 def test_a_negative_adjustment_beyond_the_balance_is_refused(customer, manager):
     give(customer, 40, "some")
     with pytest.raises(ValidationError) as error:
-        loyalty.points_adjust(customer=customer, points=-41, reason="Oops", author=manager)
+        ledger.points_adjust(customer=customer, points=-41, reason="Oops", author=manager)
     assert "at most 40 can be taken off" in str(error.value)
     with pytest.raises(ValidationError, match="Say why"):
-        loyalty.points_adjust(customer=customer, points=5, reason="  ", author=manager)
-    loyalty.points_adjust(customer=customer, points=-40, reason="Duplicate award", author=manager)
+        ledger.points_adjust(customer=customer, points=5, reason="  ", author=manager)
+    ledger.points_adjust(customer=customer, points=-40, reason="Duplicate award", author=manager)
     assert account(customer).balance == 0
     entries = list(PointsEntry.objects.filter(customer=customer).order_by("id"))
     assert [(e.kind, e.points) for e in entries] == [("earn", 40), ("adjust", -40)]
@@ -337,7 +345,7 @@ def test_accounts_rebuild_from_the_ledger(customer):
     """The repair used after bulk writes and merges: the ledger is the truth."""
     give(customer, 600, "a")
     PointsAccount.objects.filter(customer=customer).update(balance=0, lifetime_points=0, tier=None)
-    loyalty.accounts_rebuild([customer.pk])
+    ledger.accounts_rebuild([customer.pk])
     state = account(customer)
     assert (state.balance, state.lifetime_points, state.tier.name) == (600, 600, "Silver")
 
@@ -352,7 +360,7 @@ def test_coupon_codes_are_unique_across_100000_issued(customer):
     total = 100_000
     now = timezone.now()
     expires = timezone.localdate() + timedelta(days=30)
-    codes = [loyalty.generate_code() for _ in range(total)]
+    codes = [redemption.generate_code() for _ in range(total)]
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.executemany(
             "INSERT INTO retention_pointsentry "
@@ -378,10 +386,10 @@ def test_coupon_codes_are_unique_across_100000_issued(customer):
 def test_a_code_collision_is_retried(customer, monkeypatch):
     give(customer, 500, "some")
     reward = RewardFactory(points_price=10)
-    first = loyalty.reward_redeem(customer=customer, reward=reward)
+    first = redemption.reward_redeem(customer=customer, reward=reward)
     codes = iter([first.code, first.code, "ZZZZZ-ZZZZZ"])
-    monkeypatch.setattr(loyalty, "generate_code", lambda: next(codes))
-    second = loyalty.reward_redeem(customer=customer, reward=reward)
+    monkeypatch.setattr(redemption, "generate_code", lambda: next(codes))
+    second = redemption.reward_redeem(customer=customer, reward=reward)
     assert second.code == "ZZZZZ-ZZZZZ"
     assert account(customer).balance == 480
 
@@ -389,17 +397,17 @@ def test_a_code_collision_is_retried(customer, monkeypatch):
 def test_coupons_are_used_once_and_expire(customer, staff_user):
     give(customer, 500, "some")
     reward = RewardFactory(points_price=10)
-    coupon = loyalty.reward_redeem(customer=customer, reward=reward)
-    loyalty.coupon_mark_used(coupon=coupon, user=staff_user)
+    coupon = redemption.reward_redeem(customer=customer, reward=reward)
+    redemption.coupon_mark_used(coupon=coupon, user=staff_user)
     assert coupon.status() == "used" and coupon.used_by == staff_user
     with pytest.raises(ValidationError, match="already used"):
-        loyalty.coupon_mark_used(coupon=coupon, user=staff_user)
-    stale = loyalty.reward_redeem(customer=customer, reward=reward)
+        redemption.coupon_mark_used(coupon=coupon, user=staff_user)
+    stale = redemption.reward_redeem(customer=customer, reward=reward)
     Coupon.objects.filter(pk=stale.pk).update(expires_on=timezone.localdate() - timedelta(days=1))
     stale.refresh_from_db()
     assert stale.status() == "expired"
     with pytest.raises(ValidationError, match="expired on"):
-        loyalty.coupon_mark_used(coupon=stale, user=staff_user)
+        redemption.coupon_mark_used(coupon=stale, user=staff_user)
 
 
 def test_the_ledger_cannot_be_edited_or_deleted_in_the_admin(admin_client, customer):
@@ -426,14 +434,14 @@ def test_merging_two_customers_with_points_keeps_every_point(
     survivor, duplicate = CustomerFactory(), CustomerFactory()
     give(survivor, 300, "survivor")
     give(duplicate, 250, "duplicate")
-    loyalty.reward_redeem(customer=duplicate, reward=RewardFactory(points_price=50))
+    redemption.reward_redeem(customer=duplicate, reward=RewardFactory(points_price=50))
     with django_capture_on_commit_callbacks(execute=True):
         services.customer_merge(survivor=survivor, duplicate=duplicate, merged_by=admin_user)
     state = account(survivor)
     assert (state.balance, state.lifetime_points, state.tier.name) == (500, 550, "Silver")
     assert PointsEntry.objects.filter(customer=survivor).count() == 3
     assert Coupon.objects.get().customer == survivor
-    assert loyalty.accounts_reconcile() == []
+    assert ledger.accounts_reconcile() == []
 
 
 def test_the_monthly_totals_stay_in_step_with_the_ledger(customer, manager):
@@ -445,17 +453,17 @@ def test_the_monthly_totals_stay_in_step_with_the_ledger(customer, manager):
         Interaction.objects.bulk_create(
             [Interaction(customer=customer, kind="purchase", subject="A", amount=Decimal("40"))]
         )
-        loyalty.award_unawarded_purchases()
-        loyalty.reward_redeem(customer=customer, reward=RewardFactory(points_price=100))
-        loyalty.points_adjust(customer=customer, points=-20, reason="Fix", author=manager)
+        nightly.award_unawarded_purchases()
+        redemption.reward_redeem(customer=customer, reward=RewardFactory(points_price=100))
+        ledger.points_adjust(customer=customer, points=-20, reason="Fix", author=manager)
     with time_machine.travel(datetime(2026, 3, 5, tzinfo=tz)):
-        loyalty.expire_points()
+        expiry.expire_points()
         kept = list(PointsMonth.objects.values_list("month", "issued", "redeemed", "expired"))
         assert kept == [(date(2026, 1, 1), 340, 100, 0), (date(2026, 3, 1), 0, 0, 220)]
-        loyalty.months_rebuild()
+        ledger.months_rebuild()
         assert (
             list(PointsMonth.objects.values_list("month", "issued", "redeemed", "expired")) == kept
         )
-        totals = loyalty.monthly_totals(months=3)
+        totals = selectors.monthly_totals(months=3)
     assert [row["issued"] for row in totals] == [340, 0, 0]
     assert [row["expired"] for row in totals] == [0, 0, 220]

@@ -3,7 +3,7 @@
 import pytest
 from playwright.sync_api import expect
 
-from retention.loyalty import points as loyalty
+from retention.loyalty import card, ledger
 from retention.models import Coupon, Tier
 
 from .factories import CustomerFactory, RewardFactory
@@ -16,11 +16,11 @@ def test_a_customer_redeems_a_reward_from_their_card(page):
     for name, threshold in [("Bronze", 0), ("Silver", 500), ("Gold", 2000)]:
         Tier.objects.get_or_create(name=name, threshold=threshold)
     customer = CustomerFactory(name="Ada Lovelace")
-    loyalty.points_earn(customer=customer, points=650, reason="Welcome", source_key="welcome")
+    ledger.points_earn(customer=customer, points=650, reason="Welcome", source_key="welcome")
     RewardFactory(name="Free shipping", kind="free_shipping", value=None, points_price=500)
     RewardFactory(name="Free month", kind="free_month", value=None, points_price=1000)
 
-    page.goto(loyalty.card_url(customer))
+    page.goto(card.card_url(customer))
     expect(page.get_by_test_id("card-balance")).to_have_text("650")
     expect(page.get_by_test_id("card-tier")).to_have_text("Silver")
     expect(page.get_by_test_id("progress")).to_have_attribute("aria-valuenow", "10")

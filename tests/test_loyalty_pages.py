@@ -9,7 +9,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from customers.links import make_token
-from retention.loyalty import points as loyalty
+from retention.loyalty import ledger, redemption
+from retention.loyalty.card import card_url
 from retention.models import Coupon, LoyaltySettings, PointsAccount, PointsEntry, Reward
 
 from .factories import CustomerFactory, RewardFactory
@@ -18,7 +19,7 @@ pytestmark = pytest.mark.django_db
 
 
 def give(customer, points: int, key: str) -> None:
-    loyalty.points_earn(customer=customer, points=points, reason=f"Bonus {key}", source_key=key)
+    ledger.points_earn(customer=customer, points=points, reason=f"Bonus {key}", source_key=key)
 
 
 def balance(customer) -> int:
@@ -30,8 +31,8 @@ def balance(customer) -> int:
 
 def test_the_customer_page_shows_the_points_card(manager_client, customer):
     give(customer, 620, "welcome")
-    loyalty.award_feedback(customer=customer, response_id=1)
-    loyalty.reward_redeem(customer=customer, reward=RewardFactory(name="Free shipping"))
+    ledger.award_feedback(customer=customer, response_id=1)
+    redemption.reward_redeem(customer=customer, reward=RewardFactory(name="Free shipping"))
     html = manager_client.get(customer.get_absolute_url()).content.decode()
     assert 'data-testid="loyalty-card"' in html
     assert 'data-testid="points-balance">545<' in html  # 620 + 25 - 100
@@ -52,7 +53,7 @@ def test_the_points_card_costs_a_fixed_number_of_queries(
     reward = RewardFactory(points_price=1)
     for number in range(30):
         give(customer, 10, f"more-{number}")
-        loyalty.reward_redeem(customer=customer, reward=reward)
+        redemption.reward_redeem(customer=customer, reward=reward)
     with django_assert_max_num_queries(len(few.captured_queries)):
         admin_client.get(url)
 
@@ -146,7 +147,7 @@ def test_overview_shows_top_customers_and_monthly_points(
     staff_client, customer, django_assert_max_num_queries
 ):
     give(customer, 900, "big")
-    loyalty.reward_redeem(customer=customer, reward=RewardFactory(points_price=300))
+    redemption.reward_redeem(customer=customer, reward=RewardFactory(points_price=300))
     with django_assert_max_num_queries(30) as few:
         response = staff_client.get(reverse("retention:loyalty"))
     assert response.status_code == 200
@@ -206,10 +207,10 @@ def test_coupons_are_searchable_filterable_and_paginated(
 ):
     give(customer, 10_000, "rich")
     reward = RewardFactory(points_price=10)
-    coupons = [loyalty.reward_redeem(customer=customer, reward=reward) for _ in range(3)]
+    coupons = [redemption.reward_redeem(customer=customer, reward=reward) for _ in range(3)]
     other = CustomerFactory(name="Zed Zebra")
     give(other, 100, "zed")
-    zed_coupon = loyalty.reward_redeem(customer=other, reward=reward)
+    zed_coupon = redemption.reward_redeem(customer=other, reward=reward)
     url = reverse("retention:loyalty_coupons")
 
     def listed(**params) -> list[Coupon]:
@@ -218,7 +219,7 @@ def test_coupons_are_searchable_filterable_and_paginated(
     code = coupons[1].code
     assert listed(q=code.lower().replace("-", " ")) == [coupons[1]]
     assert listed(q="zebra") == [zed_coupon]
-    loyalty.coupon_mark_used(coupon=coupons[0], user=None)
+    redemption.coupon_mark_used(coupon=coupons[0], user=None)
     assert listed(status="used") == [coupons[0]]
     assert len(listed(status="valid")) == 3
     Coupon.objects.filter(pk=coupons[2].pk).update(expires_on=timezone.localdate() - timedelta(1))
@@ -226,7 +227,7 @@ def test_coupons_are_searchable_filterable_and_paginated(
     with django_assert_max_num_queries(30) as few:
         staff_client.get(url)
     for _ in range(40):
-        loyalty.reward_redeem(customer=customer, reward=reward)
+        redemption.reward_redeem(customer=customer, reward=reward)
     with django_assert_max_num_queries(len(few.captured_queries)):
         response = staff_client.get(url, {"page": 2})
     assert response.context["page"].paginator.count == 44
@@ -236,7 +237,7 @@ def test_coupons_are_searchable_filterable_and_paginated(
 
 def test_staff_mark_a_coupon_used_once(staff_client, customer):
     give(customer, 100, "start")
-    coupon = loyalty.reward_redeem(customer=customer, reward=RewardFactory(points_price=10))
+    coupon = redemption.reward_redeem(customer=customer, reward=RewardFactory(points_price=10))
     url = reverse("retention:loyalty_coupon_use", args=[coupon.pk])
     back = customer.get_absolute_url()
     response = staff_client.post(url, {"next": back}, follow=True)
@@ -251,7 +252,7 @@ def test_staff_mark_a_coupon_used_once(staff_client, customer):
 
 
 def card(customer) -> str:
-    return loyalty.card_url(customer)
+    return card_url(customer)
 
 
 def test_the_card_shows_balance_tier_progress_and_rewards(client, customer):
@@ -328,13 +329,13 @@ def test_the_card_costs_a_fixed_number_of_queries(client, customer, django_asser
     for number in range(10):
         RewardFactory(points_price=10 + number)
     for _ in range(10):
-        loyalty.reward_redeem(customer=customer, reward=Reward.objects.first())
+        redemption.reward_redeem(customer=customer, reward=Reward.objects.first())
     with django_assert_max_num_queries(len(few.captured_queries)):
         client.get(card(customer))
 
 
 def test_card_url_is_an_absolute_path_for_emails(customer):
     """The email placeholder gets a path; the mail builder prefixes the site's address."""
-    url = loyalty.card_url(customer)
+    url = card_url(customer)
     assert url.startswith("/retention/loyalty/card/")
     assert Client().get(url).context["customer"] == customer

@@ -6,7 +6,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.db import connection, connections
 
-from retention.loyalty import points as loyalty
+from retention.loyalty import ledger, redemption
 from retention.models import Coupon, PointsAccount, PointsEntry
 
 from .factories import CustomerFactory, RewardFactory
@@ -46,11 +46,11 @@ def postgres():
 @pytest.mark.parametrize("attempt", range(3))
 def test_two_concurrent_redemptions_of_the_last_points_one_succeeds(postgres, attempt):
     customer = CustomerFactory()
-    loyalty.points_earn(customer=customer, points=100, reason="Start", source_key="start")
+    ledger.points_earn(customer=customer, points=100, reason="Start", source_key="start")
     reward = RewardFactory(points_price=100)
 
     outcomes = redeem_in_two_threads(
-        lambda: loyalty.reward_redeem(customer=customer, reward=reward)
+        lambda: redemption.reward_redeem(customer=customer, reward=reward)
     )
 
     assert sorted(outcomes) == ["Not enough points: 0 available, 100 needed.", "ok"]
@@ -61,11 +61,11 @@ def test_two_concurrent_redemptions_of_the_last_points_one_succeeds(postgres, at
 
 def test_two_concurrent_redemptions_of_the_last_item_in_stock_one_succeeds(postgres):
     customer = CustomerFactory()
-    loyalty.points_earn(customer=customer, points=1000, reason="Start", source_key="start")
+    ledger.points_earn(customer=customer, points=1000, reason="Start", source_key="start")
     reward = RewardFactory(points_price=100, stock=1)
 
     outcomes = redeem_in_two_threads(
-        lambda: loyalty.reward_redeem(customer=customer, reward=reward)
+        lambda: redemption.reward_redeem(customer=customer, reward=reward)
     )
 
     assert sorted(outcomes) == ["Sorry, this reward is out of stock.", "ok"]

@@ -10,8 +10,7 @@ from django.test import override_settings
 
 from customers.links import read_token
 from retention.models import EmailTemplateTranslation, OutgoingEmail, StaffProfile
-from retention.outreach import outbox, placeholders
-from retention.outreach import rendering as email_rendering
+from retention.outreach import placeholders, rendering, sending
 
 from .factories import CustomerFactory, UserFactory
 from .outbox_helpers import make_template, queue_email, without_starter_followups  # noqa: F401
@@ -23,7 +22,7 @@ def render(customer, subject="", body="", language="en", html=""):
     row = EmailTemplateTranslation(
         language=language, subject=subject, body_text=body, body_html=html
     )
-    return email_rendering.render_follow_up(customer, row)
+    return rendering.render_follow_up(customer, row)
 
 
 @pytest.fixture
@@ -99,10 +98,10 @@ def test_onboarding_and_loyalty_card_links_open_this_customers_pages(grace, clie
 
 
 def test_points_balance(grace):
-    from retention.loyalty import points as loyalty
+    from retention.loyalty import ledger
 
     assert "[0]" in render(grace, body="[{{ points_balance }}]").text
-    loyalty.points_earn(customer=grace, points=1250, reason="Welcome", source_key="t:1")
+    ledger.points_earn(customer=grace, points=1250, reason="Welcome", source_key="t:1")
     assert "[1,250]" in render(grace, body="[{{ points_balance }}]").text
 
 
@@ -137,7 +136,7 @@ def test_each_language_gets_its_own_version_and_date_format(
     grace.save()
     with mail.get_connection() as connection:
         email = queue_email(grace, template, status=OutgoingEmail.Status.SENDING)
-        outbox.send_batch([email.pk], connection=connection)
+        sending.send_batch([email.pk], connection=connection)
     sent = mail.outbox[-1]
     assert sent.subject == expected_subject
     assert expected_date in sent.body
@@ -150,7 +149,7 @@ def test_a_language_without_a_version_falls_back_to_english(grace):
     grace.preferred_language = "fr"
     grace.save()
     email = queue_email(grace, template, status=OutgoingEmail.Status.SENDING)
-    outbox.send_batch([email.pk])
+    sending.send_batch([email.pk])
     assert mail.outbox[-1].subject == "Hello"
     assert "English body" in mail.outbox[-1].body
     email.refresh_from_db()
@@ -162,7 +161,7 @@ def test_header_injection_in_a_name_or_subject_is_neutralised(grace):
     grace.save()
     template = make_template(en=("Hi {{ name }}\nBcc: other@example.com", "Body"))
     email = queue_email(grace, template, status=OutgoingEmail.Status.SENDING)
-    outbox.send_batch([email.pk])
+    sending.send_batch([email.pk])
     message = mail.outbox[-1].message()
     raw = message.as_string()
     assert "\nBcc:" not in raw
@@ -198,10 +197,10 @@ def test_an_html_version_keeps_its_markup_but_escapes_values(grace):
 @override_settings(EMAIL_OPEN_TRACKING=True)
 def test_the_open_pixel_is_in_the_html_part_only_when_tracking_is_on(grace):
     row = EmailTemplateTranslation(language="en", subject="s", body_text="b")
-    with_pixel = email_rendering.render_follow_up(grace, row, email_id=42)
+    with_pixel = rendering.render_follow_up(grace, row, email_id=42)
     assert "/retention/o/" in with_pixel.html
     with override_settings(EMAIL_OPEN_TRACKING=False):
-        without = email_rendering.render_follow_up(grace, row, email_id=42)
+        without = rendering.render_follow_up(grace, row, email_id=42)
     assert "/retention/o/" not in without.html
 
 
@@ -214,7 +213,7 @@ def test_staff_notice_names_the_customer_and_links_to_them(grace, manager):
         idempotency_key="n1",
         status=OutgoingEmail.Status.SENDING,
     )
-    outbox.send_batch([email.pk])
+    sending.send_batch([email.pk])
     sent = mail.outbox[-1]
     assert "Grace Brewster Hopper" in sent.subject
     assert f"/customers/{grace.pk}/" in sent.body
@@ -229,7 +228,7 @@ def test_unknown_user_for_signature_uses_manager_name(grace):
 
 
 def test_an_internationalised_domain_is_sent_in_its_ascii_form():
-    from retention.outreach.outbox import idna_address
+    from retention.outreach.sending import idna_address
 
     assert idna_address("anna@müller.example") == "anna@xn--mller-kva.example"
     assert idna_address("plain@example.org") == "plain@example.org"

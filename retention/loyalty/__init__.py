@@ -1,4 +1,4 @@
 """Loyalty rewards: the points ledger, tiers, badges, rewards and coupons, the card.
 
-Public surface for other features and apps: `models`, `points.award_feedback`.
+Public surface for other features and apps: `models`, `ledger.award_feedback`.
 """

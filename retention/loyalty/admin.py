@@ -2,7 +2,7 @@
 
 from django.contrib import admin
 
-from . import points
+from . import tiers
 from .models import (
     Coupon,
     CustomerBadge,
@@ -48,15 +48,15 @@ class TierAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        points.tiers_recompute()  # a new threshold moves customers up or down now
+        tiers.tiers_recompute()  # a new threshold moves customers up or down now
 
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
-        points.tiers_recompute()
+        tiers.tiers_recompute()
 
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
-        points.tiers_recompute()
+        tiers.tiers_recompute()
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):

@@ -5,7 +5,7 @@ from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
 
-from . import points
+from . import redemption
 from .models import Coupon, Reward
 
 MAX_ADJUSTMENT = 1_000_000
@@ -102,7 +102,7 @@ class RedeemForm(forms.Form):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["reward"].queryset = points.available_rewards()
+        self.fields["reward"].queryset = redemption.available_rewards()
         self.fields["reward"].error_messages["invalid_choice"] = _(
             "This reward is no longer available."
         )

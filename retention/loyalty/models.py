@@ -2,7 +2,9 @@
 
 The ledger (PointsEntry) is append-only and the truth; PointsAccount keeps the
 balance and lifetime points in step with it inside the same transaction, so a
-page never sums the ledger. The rules live in retention/loyalty.py.
+page never sums the ledger. The rules live beside this module, one per concern:
+ledger.py (earning, corrections), tiers.py, redemption.py, expiry.py,
+anniversaries.py and nightly.py.
 """
 
 from django.conf import settings
@@ -60,7 +62,7 @@ class LoyaltySettings(models.Model):
 
 
 class Tier(models.Model):
-    """A level reached by lifetime points (see retention/loyalty.py for the rule)."""
+    """A level reached by lifetime points (see retention/loyalty/tiers.py for the rule)."""
 
     name = models.CharField(_("name"), max_length=50, unique=True)
     threshold = models.PositiveIntegerField(

@@ -7,8 +7,8 @@ from customers.links import make_token
 from customers.models import Customer
 from retention.outreach import placeholders
 
+from .card import LINK_PURPOSE
 from .models import PointsAccount
-from .points import LINK_PURPOSE
 
 
 def _loyalty_card_link(customer: Customer) -> str:

@@ -2,25 +2,25 @@
 
 from django.db import transaction
 
-from . import points
+from . import ledger
 
 
 def award_purchase_points(sender, instance, created: bool, **kwargs) -> None:
     """A purchase logged one by one earns its points in the same transaction.
 
     (CSV imports bulk-create interactions without this signal: the nightly
-    `loyalty.award_unawarded_purchases` picks those up.)
+    `nightly.award_unawarded_purchases` picks those up.)
     """
     if not created or kwargs.get("raw"):
         return
-    points.award_purchase(interaction=instance)
+    ledger.award_purchase(interaction=instance)
 
 
 def award_onboarding_points(sender, checklist, customer, **kwargs) -> None:
-    points.award_onboarding(customer=customer, checklist_id=checklist.pk)
+    ledger.award_onboarding(customer=customer, checklist_id=checklist.pk)
 
 
 def reconcile_after_account_deleted(sender, instance, **kwargs) -> None:
     """Accounts are only deleted by a customer merge (which moves the entries elsewhere):
     once it commits, bring the surviving account in step with its ledger."""
-    transaction.on_commit(points.accounts_reconcile)
+    transaction.on_commit(ledger.accounts_reconcile)

@@ -4,7 +4,7 @@ import logging
 
 from celery import shared_task
 
-from . import points
+from . import nightly
 
 logger = logging.getLogger(__name__)
 
@@ -15,6 +15,6 @@ def nightly_loyalty() -> dict[str, int]:
 
     Each step is set-based and idempotent, so a re-run (or a retried message) pays nothing twice.
     """
-    outcome = points.nightly()
+    outcome = nightly.nightly()
     logger.info("Loyalty nightly: %s", outcome)
     return outcome

@@ -20,7 +20,7 @@ from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 from customers.views import StaffRequiredMixin, render_detail
 
-from . import points
+from . import card, ledger, redemption, selectors, tiers
 from .forms import (
     AdjustForm,
     CouponFilterForm,
@@ -40,8 +40,8 @@ HISTORY_PAGE_SIZE = 25
 
 
 def _panel_context(request: HttpRequest, customer: Customer) -> dict:
-    account = points.account_of(customer)
-    all_tiers = points.tiers()
+    account = ledger.account_of(customer)
+    all_tiers = tiers.tiers()
     badges, entries, coupons = [], [], []
     if account.pk:  # no account yet: nothing was ever earned, so there is nothing to list
         badges = list(CustomerBadge.objects.filter(account_id=account.pk))
@@ -60,7 +60,7 @@ def _panel_context(request: HttpRequest, customer: Customer) -> dict:
     return {
         "customer": customer,
         "account": account,
-        "progress": points.tier_progress(account.lifetime_points, all_tiers),
+        "progress": tiers.tier_progress(account.lifetime_points, all_tiers),
         "badges": badges,
         "entries": entries[:RECENT_ENTRIES],
         "has_more_entries": len(entries) > RECENT_ENTRIES,
@@ -71,7 +71,7 @@ def _panel_context(request: HttpRequest, customer: Customer) -> dict:
         "referral_form": forms.get("referral") or ReferralForm(),
         "open_form": next(iter(forms), ""),
         "notice": getattr(request, "loyalty_notice", ""),
-        "card_url": request.build_absolute_uri(points.card_url(customer)),
+        "card_url": request.build_absolute_uri(card.card_url(customer)),
     }
 
 
@@ -140,7 +140,7 @@ class PointsAdjustView(_CustomerFormView):
     name = "adjust"
 
     def save(self, request, customer, data) -> str:
-        entry = points.points_adjust(
+        entry = ledger.points_adjust(
             customer=customer, points=data["points"], reason=data["reason"], author=request.user
         )
         return _("%(points)+d points recorded for %(name)s.") % {
@@ -154,7 +154,7 @@ class ReferralView(_CustomerFormView):
     name = "referral"
 
     def save(self, request, customer, data) -> str:
-        entry = points.award_referral(
+        entry = ledger.award_referral(
             customer=customer, referred=data["referred_email"], author=request.user
         )
         return _("Referral bonus of %(points)s points recorded.") % {"points": entry.points}
@@ -165,7 +165,7 @@ class ReferralView(_CustomerFormView):
 
 class OverviewView(StaffRequiredMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
-        months = points.monthly_totals()
+        months = selectors.monthly_totals()
         chart = {
             "labels": [row["month"].strftime("%Y-%m") for row in months],
             "issued": [row["issued"] for row in months],
@@ -176,7 +176,7 @@ class OverviewView(StaffRequiredMixin, View):
             "expired_label": _("Expired"),
         }
         context = {
-            "top": list(points.top_accounts()),
+            "top": list(selectors.top_accounts()),
             "months": months,
             "chart": chart,
             "totals": {
@@ -184,7 +184,7 @@ class OverviewView(StaffRequiredMixin, View):
                 "redeemed": sum(row["redeemed"] for row in months),
                 "expired": sum(row["expired"] for row in months),
             },
-            "tiers": points.tiers(),
+            "tiers": tiers.tiers(),
             "rewards": list(Reward.objects.filter(active=True)[:10]),
             "can_manage": request.user.has_perm("retention.change_reward"),
             "can_configure": access.is_admin(request.user),
@@ -243,7 +243,7 @@ def coupon_search(coupons, form: CouponFilterForm):
     data = form.cleaned_data
     today = timezone.localdate()
     if data["q"]:
-        code = points.normalize_code(data["q"])
+        code = redemption.normalize_code(data["q"])
         coupons = coupons.filter(
             Q(code__startswith=code) | Q(customer__search_text__contains=data["q"].lower())
         )
@@ -292,7 +292,7 @@ class CouponMarkUsedView(StaffRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         coupon = get_object_or_404(Coupon.objects.select_related("customer"), pk=pk)
         try:
-            points.coupon_mark_used(coupon=coupon, user=request.user)
+            redemption.coupon_mark_used(coupon=coupon, user=request.user)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -311,7 +311,7 @@ class LoyaltyCardView(View):
 
     def dispatch(self, request: HttpRequest, token: str) -> HttpResponse:
         try:
-            customer_id = read_token(points.LINK_PURPOSE, token)
+            customer_id = read_token(card.LINK_PURPOSE, token)
         except BadLink as error:
             return bad_link_response(request, error)
         customer = Customer.objects.filter(pk=customer_id, archived_at__isnull=True).first()
@@ -327,7 +327,9 @@ class LoyaltyCardView(View):
         form = RedeemForm(request.POST)
         if form.is_valid():
             try:
-                coupon = points.reward_redeem(customer=customer, reward=form.cleaned_data["reward"])
+                coupon = redemption.reward_redeem(
+                    customer=customer, reward=form.cleaned_data["reward"]
+                )
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -339,9 +341,9 @@ class LoyaltyCardView(View):
     def _render(
         self, request: HttpRequest, customer: Customer, form: RedeemForm, status: int = 200
     ) -> HttpResponse:
-        account = points.account_of(customer)
-        all_tiers = points.tiers()
-        progress = points.tier_progress(account.lifetime_points, all_tiers)
+        account = ledger.account_of(customer)
+        all_tiers = tiers.tiers()
+        progress = tiers.tier_progress(account.lifetime_points, all_tiers)
         today = timezone.localdate()
         coupons = list(
             Coupon.objects.filter(
@@ -349,7 +351,7 @@ class LoyaltyCardView(View):
             ).order_by("-created_at", "-id")[:20]
         )
         issued = request.GET.get("issued", "")
-        rewards = list(points.available_rewards())
+        rewards = list(redemption.available_rewards())
         for reward in rewards:
             reward.affordable = reward.points_price <= account.balance
             reward.missing = max(0, reward.points_price - account.balance)

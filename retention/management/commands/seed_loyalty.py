@@ -8,7 +8,7 @@ from decimal import Decimal
 from django.core.management.base import BaseCommand
 from django.utils import timezone
 
-from retention.loyalty import points
+from retention.loyalty import nightly
 from retention.loyalty.models import LoyaltySettings, Reward
 
 CATALOGUE = [
@@ -32,5 +32,5 @@ class Command(BaseCommand):
                 Reward(name=name, kind=kind, value=value, points_price=price)
                 for name, kind, value, price in CATALOGUE
             )
-        outcome = points.nightly()
+        outcome = nightly.nightly()
         self.stdout.write(self.style.SUCCESS(f"Loyalty demo: {outcome}"))
