@@ -33,7 +33,7 @@ from retention.models import (
     Reward,
     Tier,
 )
-from retention.onboarding import checklists as onboarding
+from retention.onboarding import checklists
 
 from .factories import CustomerFactory, InteractionFactory, RewardFactory
 
@@ -127,14 +127,14 @@ def test_completing_onboarding_earns_the_bonus_and_badge_once(customer, manager)
     rules(onboarding_bonus=150)
     template = ChecklistTemplate.objects.create(name="Basics")
     template.steps.create(title="Kick-off call", position=0)
-    checklist = onboarding.checklist_start(customer=customer, template=template)
+    checklist = checklists.checklist_start(customer=customer, template=template)
     step = checklist.steps.get()
-    onboarding.step_complete(step=step, user=manager)
+    checklists.step_complete(step=step, user=manager)
     assert account(customer).balance == 150
     assert CustomerBadge.Kind.ONBOARDING_COMPLETED in badges(customer)
     # Reopened and completed again: still one bonus.
-    onboarding.step_reopen(step=step, user=manager)
-    onboarding.step_complete(step=checklist.steps.get(), user=manager)
+    checklists.step_reopen(step=step, user=manager)
+    checklists.step_complete(step=checklist.steps.get(), user=manager)
     assert account(customer).balance == 150
 
 

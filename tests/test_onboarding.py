@@ -19,7 +19,7 @@ from retention.models import (
     CustomerRisk,
     SignalSetting,
 )
-from retention.onboarding import checklists as onboarding
+from retention.onboarding import checklists
 from retention.onboarding.events import onboarding_completed
 from retention.risk import planning, scoring
 
@@ -34,7 +34,7 @@ def today():
 
 def start(customer=None, template=None, **kwargs) -> Checklist:
     customer = customer or CustomerFactory(status=Customer.Status.ONBOARDING)
-    return onboarding.checklist_start(
+    return checklists.checklist_start(
         customer=customer, template=template or ChecklistTemplateFactory(), **kwargs
     )
 
@@ -87,15 +87,15 @@ class TestProgress:
         )
         assert (checklist.required_total, checklist.optional_total, checklist.percent) == (3, 1, 0)
 
-        onboarding.step_complete(step=step(checklist, "One"))
+        checklists.step_complete(step=step(checklist, "One"))
         checklist.refresh_from_db()
         assert checklist.percent == 33
 
-        onboarding.step_complete(step=step(checklist, "Extra"))
+        checklists.step_complete(step=step(checklist, "Extra"))
         checklist.refresh_from_db()
         assert (checklist.percent, checklist.optional_done) == (33, 1)  # optional: no progress
 
-        onboarding.step_skip(step=step(checklist, "Two"), user=None, reason="Not needed")
+        checklists.step_skip(step=step(checklist, "Two"), user=None, reason="Not needed")
         checklist.refresh_from_db()
         assert checklist.percent == 67  # skipped with a reason counts as resolved
         assert checklist.customer.onboarding_percent == 67
@@ -103,7 +103,7 @@ class TestProgress:
     def test_skipping_needs_a_reason(self):
         checklist = start()
         with pytest.raises(ValidationError):
-            onboarding.step_skip(step=step(checklist, "Welcome call"), user=None, reason="  ")
+            checklists.step_skip(step=step(checklist, "Welcome call"), user=None, reason="  ")
         assert step(checklist, "Welcome call").status == ChecklistStep.Status.OPEN
 
     def test_all_required_steps_done_moves_the_customer_to_active(self):
@@ -115,11 +115,11 @@ class TestProgress:
         onboarding_completed.connect(receiver)
         checklist = start()
         customer = checklist.customer
-        onboarding.step_complete(step=step(checklist, "Welcome call"))
+        checklists.step_complete(step=step(checklist, "Welcome call"))
         customer.refresh_from_db()
         assert customer.status == Customer.Status.ONBOARDING
 
-        onboarding.step_complete(step=step(checklist, "Upload your logo"), by_customer=True)
+        checklists.step_complete(step=step(checklist, "Upload your logo"), by_customer=True)
         checklist.refresh_from_db()
         customer.refresh_from_db()
         assert checklist.status == Checklist.Status.COMPLETED  # the optional step is still open
@@ -131,15 +131,15 @@ class TestProgress:
     def test_reopening_a_step_of_a_completed_checklist_runs_it_again(self):
         checklist = start()
         for title in ("Welcome call", "Upload your logo"):
-            onboarding.step_complete(step=step(checklist, title))
-        onboarding.step_reopen(step=step(checklist, "Welcome call"), user=None)
+            checklists.step_complete(step=step(checklist, title))
+        checklists.step_reopen(step=step(checklist, "Welcome call"), user=None)
         checklist.refresh_from_db()
         assert (checklist.status, checklist.percent) == (Checklist.Status.IN_PROGRESS, 50)
 
     def test_ticking_twice_changes_nothing(self, manager):
         checklist = start()
-        first = onboarding.step_complete(step=step(checklist, "Welcome call"), user=manager)
-        again = onboarding.step_complete(step=step(checklist, "Welcome call"), user=None)
+        first = checklists.step_complete(step=step(checklist, "Welcome call"), user=manager)
+        again = checklists.step_complete(step=step(checklist, "Welcome call"), user=None)
         assert again.completed_by == manager
         assert again.completed_at == first.completed_at
 
@@ -151,7 +151,7 @@ class TestStalled:
     def test_boundary(self, days_late, stalled):
         # "Welcome call" is due 2 days after the start.
         checklist = start(start_on=today() - timedelta(days=2 + days_late))
-        assert onboarding.is_stalled(checklist, today(), onboarding.stall_days()) is stalled
+        assert checklists.is_stalled(checklist, today(), checklists.stall_days()) is stalled
 
         scoring.compute_all(today())
         flags = CustomerRisk.objects.get(customer=checklist.customer).flags
@@ -161,13 +161,13 @@ class TestStalled:
         planning.ensure_signal_settings()
         SignalSetting.objects.filter(key="stalled_onboarding").update(window_days=3)
         checklist = start(start_on=today() - timedelta(days=2 + 4))
-        assert onboarding.stall_days() == 3
-        assert onboarding.is_stalled(checklist, today(), onboarding.stall_days())
+        assert checklists.stall_days() == 3
+        assert checklists.is_stalled(checklist, today(), checklists.stall_days())
 
     def test_a_done_step_never_stalls(self):
         checklist = start(start_on=today() - timedelta(days=40))
         for title in ("Welcome call", "Upload your logo"):
-            onboarding.step_complete(step=step(checklist, title))
+            checklists.step_complete(step=step(checklist, title))
         scoring.compute_all(today())
         flags = CustomerRisk.objects.get(customer=checklist.customer).flags
         assert "stalled_onboarding" not in [flag["key"] for flag in flags]
@@ -248,7 +248,7 @@ class TestImportedCustomers:
     def test_a_customer_who_had_a_checklist_gets_no_second_one(self, manager):
         ChecklistTemplateFactory(name="Standard", is_default=True)
         customer = CustomerFactory(email="ada@example.org", status=Customer.Status.ONBOARDING)
-        onboarding.checklist_cancel(checklist=start(customer=customer))
+        checklists.checklist_cancel(checklist=start(customer=customer))
         self.import_customers(manager, ["Ada Lovelace,ada@example.org,onboarding,Starter"])
         assert Checklist.objects.filter(customer=customer).count() == 1
 
@@ -262,7 +262,7 @@ class TestImportedCustomers:
         # One by one it takes about ten per customer (2,000). Bulk: 6 on PostgreSQL; SQLite
         # splits the inserts into batches of its parameter limit.
         with django_assert_max_num_queries(20):
-            started = onboarding.start_many([c.pk for c in customers])
+            started = checklists.start_many([c.pk for c in customers])
         assert started == 200
         assert ChecklistStep.objects.count() == 600
 
@@ -272,14 +272,14 @@ class TestCompletionFigures:
         for days in (5, 9):
             checklist = start(start_on=today() - timedelta(days=days))
             for title in ("Welcome call", "Upload your logo"):
-                onboarding.step_complete(step=step(checklist, title))
+                checklists.step_complete(step=step(checklist, title))
         stuck = start()
-        onboarding.step_complete(step=step(stuck, "Welcome call"))
+        checklists.step_complete(step=step(stuck, "Welcome call"))
         start()  # stuck at the first step
         cancelled = start()
-        onboarding.checklist_cancel(checklist=cancelled)
+        checklists.checklist_cancel(checklist=cancelled)
 
-        figures = onboarding.completion_figures()
+        figures = checklists.completion_figures()
         assert figures["started"] == 4  # cancelled ones do not count
         assert figures["completed"] == 2
         assert figures["completion_rate"] == 50.0
@@ -289,7 +289,7 @@ class TestCompletionFigures:
     def test_the_overview_shows_them_and_keeps_them_ten_minutes(self, manager_client):
         checklist = start()
         for title in ("Welcome call", "Upload your logo"):
-            onboarding.step_complete(step=step(checklist, title))
+            checklists.step_complete(step=step(checklist, title))
         url = reverse("retention:onboarding")
         assert manager_client.get(url).context["figures"]["completed"] == 1
         start()
@@ -298,7 +298,7 @@ class TestCompletionFigures:
             assert manager_client.get(url).context["figures"]["started"] == 2
 
     def test_nothing_started(self):
-        figures = onboarding.completion_figures()
+        figures = checklists.completion_figures()
         assert figures["completion_rate"] is None
         assert figures["median_days"] is None
 
@@ -306,7 +306,7 @@ class TestCompletionFigures:
 class TestCustomerLink:
     def test_the_customer_sees_their_steps_in_their_language_and_ticks_their_own(self, client):
         checklist = start(customer=CustomerFactory(name="Greta Berg", preferred_language="de"))
-        url = onboarding.public_link(checklist.customer)
+        url = checklists.public_link(checklist.customer)
 
         response = client.get(url)
         assert response.status_code == 200
@@ -325,14 +325,14 @@ class TestCustomerLink:
     def test_a_staff_step_cannot_be_ticked_by_the_customer(self, client):
         checklist = start()
         call = step(checklist, "Welcome call")
-        response = client.post(onboarding.public_link(checklist.customer), {"step": call.pk})
+        response = client.post(checklists.public_link(checklist.customer), {"step": call.pk})
         assert response.status_code == 404
         call.refresh_from_db()
         assert call.status == ChecklistStep.Status.OPEN
 
     def test_expired_link(self, client):
         checklist = start()
-        url = onboarding.public_link(checklist.customer)
+        url = checklists.public_link(checklist.customer)
         with time_machine.travel(timezone.now() + timedelta(days=31)):
             response = client.get(url)
         assert response.status_code == 410
@@ -357,7 +357,7 @@ class TestCustomerLink:
     def test_another_customers_step_cannot_be_ticked_with_my_link(self, client):
         mine, theirs = start(), start()
         their_step = step(theirs, "Upload your logo")
-        response = client.post(onboarding.public_link(mine.customer), {"step": their_step.pk})
+        response = client.post(checklists.public_link(mine.customer), {"step": their_step.pk})
         assert response.status_code == 404
         their_step.refresh_from_db()
         assert their_step.status == ChecklistStep.Status.OPEN
@@ -368,7 +368,7 @@ class TestStaffScreens:
         self, manager_client, customer
     ):
         checklist = start(customer=customer)
-        onboarding.step_complete(step=step(checklist, "Welcome call"))
+        checklists.step_complete(step=step(checklist, "Welcome call"))
         page = manager_client.get(customer.get_absolute_url())
         assert b'data-testid="onboarding-card"' in page.content
         assert b"1 of 2 required steps done" in page.content
@@ -472,7 +472,7 @@ class TestStaffScreens:
         steps = [(f"Step {n}", Actor.STAFF, n, True) for n in range(12)]
         checklist = start(customer=long, template=ChecklistTemplateFactory(steps=steps))
         for done in checklist.steps.all()[:6]:
-            onboarding.step_complete(step=done)
+            checklists.step_complete(step=done)
         with django_assert_max_num_queries(len(few.captured_queries)):
             response = manager_client.get(long.get_absolute_url())
         assert b"6 of 12 required steps done" in response.content

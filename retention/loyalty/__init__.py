@@ -1,4 +1,5 @@
 """Loyalty rewards: the points ledger, tiers, badges, rewards and coupons, the card.
 
-Public surface for other features and apps: `models`, `ledger.award_feedback`.
+Public surface: `ledger.award_feedback` (the surveys app pays the feedback bonus with it).
+Everything else is this feature's own.
 """

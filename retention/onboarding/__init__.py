@@ -1,4 +1,5 @@
 """Onboarding checklists: templates, running checklists, the customer's page, stalls.
 
-Public surface for other features and apps: `models`, `events.onboarding_completed`.
+Public surface: `events.onboarding_completed` (loyalty's bonus listens to it, connected
+in retention/apps.py). Everything else is this feature's own.
 """

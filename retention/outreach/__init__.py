@@ -1,5 +1,5 @@
 """Follow-up emails: templates and rendering, placeholders, rules and cadence, the outbox.
 
-Public surface for other features and apps: `models`, `placeholders` (the registry
-other features add theirs to).
+Public surface: `placeholders` (onboarding and loyalty add their links and figures to
+the registry). Everything else is this feature's own.
 """

@@ -1,6 +1,7 @@
 """Churn risk: signals, the nightly scoring job, the at-risk queue, the backtest.
 
-Public surface for other features and apps (import-linter holds the rest private):
-`signals` (the registry other features add their signals to, `end_of_day`),
-`models`, `events` (run started / finished, levels rose), `queue.case_resolve`.
+Public surface for the other features and apps (the arrows import-linter allows are
+listed in pyproject.toml): `signals` (the registry others add their signals to, and
+`end_of_day`), `models`, and `events` (run started / finished, levels rose), which
+retention/apps.py connects to the other features' receivers.
 """
