@@ -193,6 +193,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "retention.risk.tasks.nightly_risk_recompute",
         "schedule": crontab(hour=RISK_NIGHTLY_HOUR, minute=RISK_NIGHTLY_MINUTE),
     },
+    # Suggested weights, learned from the history every week; an admin applies them.
+    "weekly-risk-calibration": {
+        "task": "retention.risk.tasks.weekly_calibration",
+        "schedule": crontab(day_of_week=0, hour=RISK_NIGHTLY_HOUR + 1, minute=RISK_NIGHTLY_MINUTE),
+    },
     "sweep-outbox": {
         "task": "retention.outreach.tasks.sweep_outbox",
         "schedule": env.int("OUTBOX_SWEEP_SECONDS", default=60),

@@ -39,13 +39,19 @@ class RetentionConfig(AppConfig):
         from customers import timeline
 
         from .risk import builtin_signals, events, receivers, signals
-        from .risk.models import RiskRun
+        from .risk.models import Backtest, RiskRun, WeightSet
         from .risk.timeline import risk_event_entries
 
         for signal in builtin_signals.BUILT_IN:
             signals.register(signal)
         timeline.register_source("risk", risk_event_entries)
         events.run_started.connect(receivers.enqueue_chunks, sender=RiskRun, dispatch_uid="chunks")
+        events.calibration_started.connect(
+            receivers.enqueue_calibration, sender=WeightSet, dispatch_uid="calibration"
+        )
+        events.backtest_started.connect(
+            receivers.enqueue_backtest, sender=Backtest, dispatch_uid="backtest"
+        )
 
     def _wire_onboarding(self) -> None:
         from customers import timeline

@@ -1,14 +1,14 @@
 """Two churn-risk signals fed by NPS answers, registered by SurveysConfig.ready().
 
 Each reads the customer's latest NPS answer within the window (one query per
-chunk of customers): a passive (7–8) or a detractor (0–6) flags them. A
+chunk of customers): a passive (7–8) or a detractor (0–6, stronger the lower) raises
+the risk. A
 customer who has not answered in the window has no data for these signals, so
 they are left out of the score rather than counted as happy.
 """
 
 import time
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -62,26 +62,32 @@ def _read_latest_answers(id_from: int, id_to: int, as_of: date, window_days: int
     return latest
 
 
-def _evaluator(category: str):
-    def evaluate(facts: signals.Facts, params: signals.Params) -> signals.Finding | None:
-        if not facts.aggregates:
-            return None  # no NPS answer in the window
-        return signals.Finding(facts.aggregates["category"] == category, dict(facts.aggregates))
+def _facts_for(category: str, strength_of):
+    """The chunk's latest answers as this signal's (strength, evidence): one query per
+    chunk, shared with the other NPS signal; customers without an answer have no data."""
 
-    return evaluate
+    def chunk_facts(id_from: int, id_to: int, as_of: date, params: signals.Params) -> dict:
+        answers = latest_answers(id_from, id_to, as_of, params)
+        return {
+            customer_id: (strength_of(answer["score"]) if answer["category"] == category else 0.0,
+                          answer)
+            for customer_id, answer in answers.items()
+        }  # fmt: skip
+
+    return chunk_facts
 
 
-def describe_passive(evidence: dict) -> str:
+def describe_passive(evidence: dict, as_of: date) -> str:
     return _("Answered %(score)s (passive) to the NPS survey %(when)s.") % {
         "score": evidence["score"],
-        "when": signals.relative_day(evidence["answered_on"]),
+        "when": signals.relative_day(evidence["answered_on"], as_of),
     }
 
 
-def describe_detractor(evidence: dict) -> str:
+def describe_detractor(evidence: dict, as_of: date) -> str:
     return _("Answered %(score)s (detractor) to the NPS survey %(when)s.") % {
         "score": evidence["score"],
-        "when": signals.relative_day(evidence["answered_on"]),
+        "when": signals.relative_day(evidence["answered_on"], as_of),
     }
 
 
@@ -94,28 +100,22 @@ PASSIVE_NPS = signals.Signal(
     description=gettext_lazy("The latest NPS answer was 7 or 8: not unhappy, not loyal."),
     threshold_help=THRESHOLD_HELP,
     window_help=WINDOW_HELP,
-    default_weight=10,
-    default_onboarding_weight=10,
-    default_threshold=Decimal("1"),
+    default_weight=0.5,
+    default_threshold=1.0,
     default_window_days=180,
-    aggregates=signals.no_aggregates,
-    evaluate=_evaluator(nps.PASSIVE),
     describe=describe_passive,
-    chunk_facts=latest_answers,
+    chunk_facts=_facts_for(nps.PASSIVE, lambda score: 1.0),
 )
 
 DETRACTOR_NPS = signals.Signal(
     key="nps_detractor",
     label=gettext_lazy("Detractor NPS answer"),
-    description=gettext_lazy("The latest NPS answer was 0 to 6."),
+    description=gettext_lazy("The latest NPS answer was 0 to 6; the lower, the stronger."),
     threshold_help=THRESHOLD_HELP,
     window_help=WINDOW_HELP,
-    default_weight=30,
-    default_onboarding_weight=30,
-    default_threshold=Decimal("1"),
+    default_weight=2.0,
+    default_threshold=1.0,
     default_window_days=180,
-    aggregates=signals.no_aggregates,
-    evaluate=_evaluator(nps.DETRACTOR),
     describe=describe_detractor,
-    chunk_facts=latest_answers,
+    chunk_facts=_facts_for(nps.DETRACTOR, lambda score: (7 - score) / 7),
 )

@@ -31,6 +31,7 @@ from retention.outreach.models import (
 )
 from retention.risk.models import (
     LEVEL_RANK,
+    Backtest,
     CustomerRisk,
     Notification,
     RiskConfig,
@@ -39,9 +40,11 @@ from retention.risk.models import (
     RiskRun,
     RiskSnapshot,
     SignalSetting,
+    WeightSet,
 )
 
 __all__ = [
+    "Backtest",
     "Actor",
     "LEVEL_RANK",
     "Checklist",
@@ -56,6 +59,7 @@ __all__ = [
     "RiskRun",
     "RiskSnapshot",
     "SignalSetting",
+    "WeightSet",
     "Coupon",
     "CustomerBadge",
     "LoyaltySettings",

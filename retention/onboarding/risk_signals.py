@@ -1,11 +1,10 @@
 """The "stalled onboarding" churn-risk signal, registered by RetentionConfig.ready()."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.db.models import Count, Min, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from retention.risk import signals
 from retention.risk.signals import end_of_day
@@ -32,41 +31,41 @@ def stalled_facts(id_from: int, id_to: int, as_of: date, params: signals.Params)
             stalled_steps=Count("id", filter=Q(due_on__lt=overdue_before)), oldest_due=Min("due_on")
         )
     )
+    # No onboarding running: no data. Running: 0 until a step is stalled, then growing
+    # with the number of stalled steps.
     return {
-        row["checklist__customer_id"]: {
-            "stalled_steps": row["stalled_steps"],
-            "oldest_due": row["oldest_due"].isoformat(),
-            "window": params.window_days,
-        }
+        row["checklist__customer_id"]: (
+            float(signals.saturating(row["stalled_steps"], params.threshold)),
+            {
+                "stalled_steps": row["stalled_steps"],
+                "oldest_due": row["oldest_due"].isoformat(),
+                "window": params.window_days,
+            },
+        )
         for row in rows
     }
 
 
-def evaluate(facts: signals.Facts, params: signals.Params) -> signals.Finding | None:
-    if not facts.aggregates:
-        return None  # no onboarding running: nothing to say
-    stalled = facts.aggregates["stalled_steps"] >= params.threshold
-    return signals.Finding(stalled, dict(facts.aggregates))
-
-
-def describe(evidence: dict) -> str:
-    return _("Onboarding stalled: a required step is %(days_overdue)s days overdue.") % {
-        "days_overdue": signals.days_since(evidence["oldest_due"])
-    }
+def describe(evidence: dict, as_of: date) -> str:
+    steps = evidence["stalled_steps"]
+    if not steps:
+        return _("Onboarding running, no step stalled.")
+    return ngettext(
+        "Onboarding stalled: %(count)s required step overdue, the oldest for %(days)s.",
+        "Onboarding stalled: %(count)s required steps overdue, the oldest for %(days)s.",
+        steps,
+    ) % {"count": steps, "days": signals.count_days(signals.days_to(evidence["oldest_due"], as_of))}
 
 
 STALLED_ONBOARDING = signals.Signal(
     key="stalled_onboarding",
     label=gettext_lazy("Stalled onboarding"),
     description=gettext_lazy("A required onboarding step overdue for too long."),
-    threshold_help=gettext_lazy("How many stalled steps flag the customer."),
+    threshold_help=gettext_lazy("Stalled steps at which the signal reaches 63 % of its strength."),
     window_help=gettext_lazy("Days a step may be overdue before it counts as stalled."),
-    default_weight=20,
-    default_onboarding_weight=40,
-    default_threshold=Decimal("1"),
+    default_weight=1.5,
+    default_threshold=1.0,
     default_window_days=7,
-    aggregates=signals.no_aggregates,
-    evaluate=evaluate,
     describe=describe,
     chunk_facts=stalled_facts,
 )

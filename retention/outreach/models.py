@@ -77,6 +77,7 @@ class FollowUpRule(models.Model):
         LEVEL_RISE = "level_rise", _("Risk level rises")
         FLAG = "flag", _("A risk flag is present")
         WIN_BACK = "win_back", _("Win-back after churn")
+        PURCHASE_OVERDUE = "purchase_overdue", _("Past their usual next purchase")
 
     name = models.CharField(_("name"), max_length=120)
     trigger = models.CharField(_("trigger"), max_length=20, choices=Trigger.choices)
@@ -98,6 +99,15 @@ class FollowUpRule(models.Model):
         default=60,
         validators=[MinValueValidator(1), MaxValueValidator(3650)],
         help_text=_("For “win-back”: how long after churning to write."),
+    )
+    days_overdue = models.PositiveSmallIntegerField(
+        _("days past the usual next purchase"),
+        default=7,
+        validators=[MinValueValidator(0), MaxValueValidator(365)],
+        help_text=_(
+            "For “past their usual next purchase”: how many days after the day a customer "
+            "with a buying rhythm would normally have bought again."
+        ),
     )
     repeat_after_days = models.PositiveSmallIntegerField(
         _("repeat at most every (days)"),

@@ -1,12 +1,11 @@
 """The "unopened follow-up emails" churn-risk signal, registered by RetentionConfig.ready()."""
 
 from datetime import date, timedelta
-from decimal import Decimal
 
 from django.conf import settings
 from django.db.models import Count, Q
 from django.utils.translation import gettext as _
-from django.utils.translation import gettext_lazy
+from django.utils.translation import gettext_lazy, ngettext
 
 from retention.risk import signals
 from retention.risk.signals import end_of_day
@@ -37,40 +36,37 @@ def unopened_facts(
         .order_by()
         .annotate(sent=Count("id"), opened=Count("id", filter=Q(opened_at__lt=end)))
     )
-    return {
-        row["customer_id"]: {
-            "sent": row["sent"],
-            "opened": row["opened"],
-            "window": params.window_days,
-        }
-        for row in rows
-    }
+    # No follow-up sent in the window: no data. Any opened: 0. None opened: growing with
+    # how many went unopened.
+    facts = {}
+    for row in rows:
+        unopened = row["sent"] - row["opened"]
+        strength = 0.0 if row["opened"] else float(signals.saturating(unopened, params.threshold))
+        evidence = {**row, "unopened": unopened, "window": params.window_days}
+        evidence.pop("customer_id")
+        facts[row["customer_id"]] = (strength, evidence)
+    return facts
 
 
-def evaluate(facts: signals.Facts, params: signals.Params) -> signals.Finding | None:
-    if not facts.aggregates:
-        return None  # no follow-up sent in the window: nothing to say
-    unopened = facts.aggregates["sent"] - facts.aggregates["opened"]
-    flagged = facts.aggregates["opened"] == 0 and unopened >= params.threshold
-    return signals.Finding(flagged, {**facts.aggregates, "unopened": unopened})
-
-
-def describe(evidence: dict) -> str:
-    return _("%(unopened)s of %(sent)s follow-up emails in %(window)s days not opened.") % evidence
+def describe(evidence: dict, as_of: date) -> str:
+    return ngettext(
+        "%(unopened)s of %(sent)s follow-up email in %(days)s not opened.",
+        "%(unopened)s of %(sent)s follow-up emails in %(days)s not opened.",
+        evidence["sent"],
+    ) % {**evidence, "days": signals.count_days(evidence["window"])}
 
 
 UNOPENED_EMAILS = signals.Signal(
     key="unopened_emails",
     label=gettext_lazy("Unopened follow-up emails"),
     description=gettext_lazy("Follow-up emails sent recently and none of them opened."),
-    threshold_help=gettext_lazy("How many unopened emails (and none opened) flag the customer."),
+    threshold_help=gettext_lazy(
+        "Unopened emails (none opened) at which the signal reaches 63 % of its strength."
+    ),
     window_help=gettext_lazy("Days to look back."),
-    default_weight=10,
-    default_onboarding_weight=10,
-    default_threshold=Decimal("2"),
+    default_weight=0.5,
+    default_threshold=2.0,
     default_window_days=60,
-    aggregates=signals.no_aggregates,
-    evaluate=evaluate,
     describe=describe,
     chunk_facts=unopened_facts,
 )

@@ -11,23 +11,19 @@ from .models import (
     RiskRun,
     RiskSnapshot,
     SignalSetting,
+    WeightSet,
 )
 
 
 @admin.register(SignalSetting)
 class SignalSettingAdmin(admin.ModelAdmin):
-    """Weights and thresholds; the help column says what threshold and window mean."""
+    """Thresholds and windows; the help column says what they mean for each signal.
 
-    list_display = [
-        "key",
-        "enabled",
-        "weight",
-        "onboarding_weight",
-        "threshold",
-        "window_days",
-        "meaning",
-    ]
-    list_editable = ["enabled", "weight", "onboarding_weight", "threshold", "window_days"]
+    The weights are learned (Risk model page, WeightSet), not typed in here.
+    """
+
+    list_display = ["key", "enabled", "threshold", "window_days", "meaning"]
+    list_editable = ["enabled", "threshold", "window_days"]
 
     def changelist_view(self, request, extra_context=None):
         planning.ensure_signal_settings()  # every registered signal appears, with its defaults
@@ -41,8 +37,8 @@ class SignalSettingAdmin(admin.ModelAdmin):
 
 @admin.register(RiskConfig)
 class RiskConfigAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "medium_from", "high_from"]
-    list_editable = ["medium_from", "high_from"]
+    list_display = ["__str__", "medium_from", "high_from", "horizon_days"]
+    list_editable = ["medium_from", "high_from", "horizon_days"]
     list_display_links = ["__str__"]
 
 
@@ -86,3 +82,10 @@ class RiskRunAdmin(admin.ModelAdmin):
         "started_at",
         "finished_at",
     ]
+
+
+@admin.register(WeightSet)
+class WeightSetAdmin(admin.ModelAdmin):
+    list_display = ["created_at", "status", "applied_at", "applied_by"]
+    list_filter = ["status"]
+    readonly_fields = ["figures", "weights", "intercept"]

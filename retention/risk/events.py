@@ -16,3 +16,9 @@ run_finished = Signal()
 
 # Sent inside a chunk's transaction when levels rose; `rises` [(customer_id, level)], `as_of`.
 levels_rose = Signal()
+
+# Sent by calibration.start_calibration inside its transaction; `weight_set` (WeightSet).
+calibration_started = Signal()
+
+# Sent by backtest.start_backtest inside its transaction; `backtest` (Backtest).
+backtest_started = Signal()

@@ -19,18 +19,13 @@ LEVEL_RANK = {RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 
 
 class SignalSetting(models.Model):
-    """An admin's weights and thresholds for one registered signal (defaults from the registry)."""
+    """An admin's parameters for one registered signal (defaults from the registry).
+
+    The weights are not here: they are learned from the business's history (WeightSet).
+    """
 
     key = models.CharField(_("signal"), max_length=50, unique=True)
     enabled = models.BooleanField(_("enabled"), default=True)
-    weight = models.PositiveSmallIntegerField(
-        _("weight"), validators=[MaxValueValidator(100)], help_text=_("0–100, relative to others.")
-    )
-    onboarding_weight = models.PositiveSmallIntegerField(
-        _("weight during onboarding"),
-        validators=[MaxValueValidator(100)],
-        help_text=_("Used instead of the weight for customers in onboarding."),
-    )
     threshold = models.DecimalField(
         _("threshold"), max_digits=8, decimal_places=2, validators=[MinValueValidator(0)]
     )
@@ -48,13 +43,25 @@ class SignalSetting(models.Model):
 
 
 class RiskConfig(models.Model):
-    """Level thresholds, one row (pk=1)."""
+    """The probability bands of the levels and the horizon, one row (pk=1)."""
 
     medium_from = models.PositiveSmallIntegerField(
-        _("medium risk from score"), default=30, validators=[MaxValueValidator(100)]
+        _("medium risk from (%)"),
+        default=33,
+        validators=[MaxValueValidator(100)],
+        help_text=_("Probability of being lost within the horizon, in percent."),
     )
     high_from = models.PositiveSmallIntegerField(
-        _("high risk from score"), default=60, validators=[MaxValueValidator(100)]
+        _("high risk from (%)"), default=67, validators=[MaxValueValidator(100)]
+    )
+    horizon_days = models.PositiveSmallIntegerField(
+        _("horizon (days)"),
+        default=90,
+        validators=[MinValueValidator(14), MaxValueValidator(730)],
+        help_text=_(
+            "The score is the probability that the customer is lost within this many days: "
+            "churned, or, without a contract, no purchase or other activity in that time."
+        ),
     )
 
     class Meta:
@@ -63,12 +70,54 @@ class RiskConfig(models.Model):
 
     def __str__(self) -> str:
         return str(
-            _("Medium from %(m)s, high from %(h)s") % {"m": self.medium_from, "h": self.high_from}
+            _("Medium from %(m)s %%, high from %(h)s %%, within %(d)s days")
+            % {"m": self.medium_from, "h": self.high_from, "d": self.horizon_days}
         )
 
     @classmethod
     def load(cls) -> "RiskConfig":
         return cls.objects.get_or_create(pk=1)[0]
+
+
+class WeightSet(models.Model):
+    """Signal weights learned from the business's history, and what they scored.
+
+    A calibration writes one (suggested, or "not enough history"); an admin applies
+    it. Applied sets are kept, with their date and backtest figures.
+    """
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Calibrating")
+        SUGGESTED = "suggested", _("Suggested")
+        APPLIED = "applied", _("Applied")
+        SUPERSEDED = "superseded", _("Applied earlier")
+        TOO_LITTLE = "too_little", _("Not enough history")
+        FAILED = "failed", _("Failed")
+
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.RUNNING)
+    intercept = models.FloatField(null=True, blank=True)
+    weights = models.JSONField(default=dict, blank=True)  # {signal key: log-odds}
+    # The backtest of these weights and of those in use then, on the latest past date.
+    figures = models.JSONField(default=dict, blank=True)
+    message = models.TextField(blank=True)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+    triggered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    applied_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("risk weight set")
+        verbose_name_plural = _("risk weight sets")
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d} ({self.status})"
 
 
 class CustomerRisk(models.Model):
@@ -81,12 +130,24 @@ class CustomerRisk(models.Model):
     customer = models.OneToOneField(
         Customer, on_delete=models.CASCADE, primary_key=True, related_name="risk"
     )
+    # The probability of being lost within the horizon, in whole percent.
     score = models.PositiveSmallIntegerField(_("risk score"), null=True, blank=True)
     level = models.CharField(
         _("risk level"), max_length=10, choices=RiskLevel.choices, default=RiskLevel.LOW
     )
-    # [{"key", "label", "reason", "evidence": {...}, "weight", "contribution"}], flagged only.
-    flags = models.JSONField(_("flags"), default=list, blank=True)
+    # The reasons: [{"key", "strength", "contribution" (points of the score), "flagged",
+    # "evidence": {...}}], largest first; with "base" they add up to the score.
+    flags = models.JSONField(_("reasons"), default=list, blank=True)
+    base = models.SmallIntegerField(_("base rate"), default=0)  # points before any signal
+    # The monthly value the expected loss is of: the plan's, or average monthly spend.
+    value = models.DecimalField(_("monthly value"), max_digits=12, decimal_places=2, default=0)
+    expected_loss = models.DecimalField(
+        _("value at risk"), max_digits=12, decimal_places=2, default=0
+    )
+    # The day by which a customer with a buying rhythm would normally have bought again.
+    expected_purchase_on = models.DateField(_("next purchase expected by"), null=True, blank=True)
+    # A hash of what is shown (score, level, reasons, evidence): unchanged, nothing written.
+    fingerprint = models.BigIntegerField(default=0)
     previous_score = models.PositiveSmallIntegerField(null=True, blank=True)
     # The night this row last changed: a night that changes nothing writes nothing.
     computed_for = models.DateField(_("computed for"))
@@ -103,12 +164,12 @@ class CustomerRisk(models.Model):
         verbose_name = _("customer risk")
         verbose_name_plural = _("customer risks")
         indexes = [
-            # The at-risk queue: open cases already in its order (highest score first),
-            # so a page reads ~page x 25 entries instead of sorting every open case;
-            # the customer and snoozed_until are included so that counting the queue
-            # needs no table visits.
+            # The at-risk queue: open cases already in its order (largest expected loss
+            # first), so a page reads ~page x 25 entries instead of sorting every open
+            # case; the customer and snoozed_until are included so that counting the
+            # queue needs no table visits.
             models.Index(
-                fields=["-score"],
+                fields=["-expected_loss", "-score"],
                 name="risk_open_cases_idx",
                 condition=models.Q(level__in=["medium", "high"], resolved_at__isnull=True),
                 include=["customer", "snoozed_until"],
@@ -137,6 +198,7 @@ class RiskSnapshot(models.Model):
     score = models.PositiveSmallIntegerField(null=True)
     level = models.CharField(max_length=10, choices=RiskLevel.choices)
     contributions = models.JSONField(default=dict)  # {signal key: points of the score}
+    base = models.SmallIntegerField(default=0)
 
     class Meta:
         ordering = ["customer", "as_of"]
@@ -235,3 +297,34 @@ class RiskRun(models.Model):
     @property
     def percent(self) -> int:
         return round(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
+
+
+class Backtest(models.Model):
+    """An admin's backtest of the model on a past date: its progress and its figures."""
+
+    class Status(models.TextChoices):
+        RUNNING = "running", _("Running")
+        DONE = "done", _("Done")
+        FAILED = "failed", _("Failed")
+
+    as_of = models.DateField(_("as of"))
+    horizon_days = models.PositiveSmallIntegerField(
+        _("horizon (days)"), validators=[MinValueValidator(14), MaxValueValidator(730)]
+    )
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.RUNNING)
+    progress = models.PositiveSmallIntegerField(default=0)  # percent
+    figures = models.JSONField(default=dict, blank=True)  # backtest.figures()
+    message = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("backtest")
+        verbose_name_plural = _("backtests")
+
+    def __str__(self) -> str:
+        return f"{self.as_of} +{self.horizon_days} d ({self.status})"

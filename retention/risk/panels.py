@@ -1,21 +1,28 @@
 """The risk card on the customer page: flags with reasons and the score history."""
 
 import json
+from datetime import date
 
 from django.http import HttpRequest
 from django.template.loader import render_to_string
+from django.utils import timezone
 
 from customers.models import Customer
 
 from . import signals
-from .models import CustomerRisk, RiskSnapshot
+from .models import CustomerRisk, RiskConfig, RiskSnapshot
 
 HISTORY_POINTS = 90
 
 
-def describe_flags(flags: list[dict]) -> list[dict]:
-    """Stored flags with their label and reason in the reader's language."""
+def describe_flags(flags: list[dict], as_of: date | None = None) -> list[dict]:
+    """Stored reasons with their label and text in the reader's language.
+
+    Days are counted up to `as_of`: the day the score is for (today for the current
+    risk, which past-date runs never write).
+    """
     registry = signals.registered()
+    as_of = as_of or timezone.localdate()
     described = []
     for flag in flags:
         signal = registry.get(flag["key"])
@@ -23,10 +30,20 @@ def describe_flags(flags: list[dict]) -> list[dict]:
             {
                 **flag,
                 "label": signal.label if signal else flag["key"],
-                "reason": signal.describe(flag["evidence"]) if signal else "",
+                "reason": _reason(signal, flag.get("evidence") or {}, as_of),
             }
         )
     return described
+
+
+def _reason(signal, evidence: dict, as_of: date) -> str:
+    """The reason's text; evidence stored in an older format gives none rather than a 500."""
+    if signal is None:
+        return ""
+    try:
+        return signal.describe(evidence, as_of)
+    except (KeyError, TypeError, ValueError):
+        return ""
 
 
 def risk_panel(request: HttpRequest, customer: Customer) -> str:
@@ -40,12 +57,17 @@ def risk_panel(request: HttpRequest, customer: Customer) -> str:
         "labels": [day.isoformat() for day, _score in history],
         "scores": [score for _day, score in history],
     }
+    today = timezone.localdate()
+    expected = risk.expected_purchase_on if risk else None
     context = {
+        "today": today,
+        "overdue_days": (today - expected).days if expected else 0,
         "customer": customer,
         "risk": risk,
         "flags": describe_flags(risk.flags) if risk else [],
         "chart_json": json.dumps(chart),
         "has_history": len(history) > 1,
         "is_scored": customer.status in signals.SCORED_STATUSES and not customer.archived_at,
+        "horizon_days": RiskConfig.load().horizon_days,
     }
     return render_to_string("retention/risk/_risk_panel.html", context, request=request)

@@ -1,15 +1,13 @@
-"""What a risk run needs before it reads any data: settings, chunks and signal plans.
+"""What a risk run needs before it reads any data: settings, weights, chunks.
 
-The admin's settings for every signal, the score thresholds of each level, the id
-ranges the customers are split into, and per chunk which signals count for whom
-and how (their screen's bit, their slice of the chunk query's row). All of it is
-resolved once per run or per chunk, so the per-customer loop in scoring.py only
-looks things up.
+The admin's settings for every signal, the probability bands of the levels, the
+horizon, the weights in use (the latest applied weight set, or the registry's
+defaults) and the id ranges the customers are split into. All of it is resolved
+once per run, so the chunk computation only looks things up.
 """
 
-from dataclasses import dataclass
-from datetime import date, datetime
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from datetime import date
 
 from django.db.models import Max
 from django.utils import timezone
@@ -17,37 +15,66 @@ from django.utils import timezone
 from customers.models import Customer, Interaction
 
 from . import signals
-from .models import RiskConfig, RiskLevel, SignalSetting
+from .models import RiskConfig, RiskLevel, SignalSetting, WeightSet
 
 DEFAULT_CHUNK_SIZE = 5000
 
 
 @dataclass(frozen=True)
+class Weights:
+    """Log-odds: the intercept, and what each signal adds at full strength."""
+
+    intercept: float
+    by_signal: dict[str, float]
+    weight_set_id: int | None = None  # None: the registry's defaults
+
+    @classmethod
+    def defaults(cls) -> "Weights":
+        return cls(DEFAULT_INTERCEPT, {k: s.default_weight for k, s in signals.registered().items()})
+
+
+# Before any calibration: about 18 % for a customer no signal speaks for or against.
+DEFAULT_INTERCEPT = -1.5
+
+
+@dataclass(frozen=True)
 class Configuration:
     params: dict[str, signals.Params]
-    medium_from: int
+    medium_from: int  # percent
     high_from: int
+    horizon_days: int
+    weights: Weights = field(default_factory=Weights.defaults)
+
+    @property
+    def counted(self) -> list[str]:
+        """The signals that count: enabled, in registry order."""
+        return [key for key, params in self.params.items() if params.enabled]
 
 
-def load_configuration() -> Configuration:
+def load_weights() -> Weights:
+    applied = WeightSet.objects.filter(status=WeightSet.Status.APPLIED).order_by("-applied_at").first()
+    if applied is None:
+        return Weights.defaults()
+    defaults = Weights.defaults().by_signal
+    # A signal registered after the set was learned keeps its default weight.
+    return Weights(applied.intercept, {**defaults, **applied.weights}, applied.pk)
+
+
+def load_configuration(weights: Weights | None = None) -> Configuration:
     """The admin's settings for every registered signal (registry defaults where unset)."""
     saved = {s.key: s for s in SignalSetting.objects.all()}
     params = {}
     for key, signal in signals.registered().items():
         setting = saved.get(key)
         params[key] = (
-            signals.Params(
-                setting.weight,
-                setting.onboarding_weight,
-                setting.threshold,
-                setting.window_days,
-                setting.enabled,
-            )
+            signals.Params(float(setting.threshold), setting.window_days, setting.enabled)
             if setting
             else signal.default_params
         )
     config = RiskConfig.load()
-    return Configuration(params, config.medium_from, config.high_from)
+    return Configuration(
+        params, config.medium_from, config.high_from, config.horizon_days, weights or load_weights()
+    )
 
 
 def level_for(score: int | None, config: Configuration) -> str:
@@ -66,11 +93,7 @@ def ensure_signal_settings() -> None:
     SignalSetting.objects.bulk_create(
         [
             SignalSetting(
-                key=key,
-                weight=signal.default_weight,
-                onboarding_weight=signal.default_onboarding_weight,
-                threshold=signal.default_threshold,
-                window_days=signal.default_window_days,
+                key=key, threshold=signal.default_threshold, window_days=signal.default_window_days
             )
             for key, signal in signals.registered().items()
             if key not in existing
@@ -94,84 +117,17 @@ def latest_interaction_date() -> date | None:
     return timezone.localdate(latest) if latest else None
 
 
-class _Plan(NamedTuple):
-    """One signal as a chunk evaluates it, resolved once per chunk, not per customer."""
+def logged_signals(config: Configuration, as_of: date) -> set[str]:
+    """The counted signals whose kind of event the business had logged by `as_of`.
 
-    key: str
-    signal: signals.Signal
-    evaluate: signals.Evaluator
-    params: signals.Params
-    weight: int
-    bit: int  # its screen's bit in the chunk query's masks; 0: no screen, evaluate
-    own_facts: dict | None  # a chunk_facts signal's rows; None: facts from the aggregates
-    names: tuple[str, ...]  # its aggregates' names ...
-    start: int  # ... and where they are in the chunk query's row
-    stop: int
-
-
-class _Profile(NamedTuple):
-    """The signals that count for onboarding customers, or for the others."""
-
-    plans: list[_Plan]  # with the chunk_facts signals ...
-    plans_without_own: list[_Plan]  # ... and without (the customer has no such data)
-    screened: int  # the bits of its interaction signals' screens ...
-    all_screened: bool  # ... and whether each of them has one
-
-
-def _profiles(
-    config: Configuration,
-    bits: dict[str, int],
-    own_facts: dict[str, dict],
-    layout: dict[str, tuple[tuple[str, ...], int, int]],
-) -> dict[bool, _Profile]:
-    """The profile of onboarding customers (True) and of the others (False).
-
-    `bits`: each screened signal's bit; `own_facts`: the chunk_facts signals' rows;
-    `layout`: each signal's aggregates' names, start and stop in the chunk query's row.
+    One EXISTS query per signal that names its kind; a business that never records
+    complaints has no complaint data for anyone, rather than a clean record for all.
     """
-    profiles = {}
-    for onboarding in (False, True):
-        plans = [
-            _Plan(
-                key,
-                signal,
-                signal.evaluate,
-                params,
-                weight,
-                bits.get(key, 0),
-                own_facts.get(key),
-                *layout[key],
-            )
-            for key, signal, params, weight in _counted(config, onboarding=onboarding)
-        ]
-        over_interactions = [plan for plan in plans if plan.signal.chunk_facts is None]
-        profiles[onboarding] = _Profile(
-            plans,
-            over_interactions,
-            sum(plan.bit for plan in over_interactions),
-            all(plan.bit for plan in over_interactions),
-        )
-    return profiles
-
-
-def _counted(config: Configuration, *, onboarding: bool) -> list[tuple]:
-    """(key, signal, params, weight) of the signals that count for a profile, in order.
-
-    A weight of 0 or a disabled signal leaves the signal out, as if it had no data.
-    """
-    counted = []
-    for key, signal in signals.registered().items():
-        params = config.params[key]
-        weight = params.onboarding_weight if onboarding else params.weight
-        if params.enabled and weight:
-            counted.append((key, signal, params, weight))
-    return counted
-
-
-def _screens(config: Configuration, as_of: date, end: datetime) -> dict[str, signals.Screen]:
-    """Tonight's screen of each signal over interactions that has one, in registry order."""
-    return {
-        key: signal.screen(config.params[key], as_of, end)
-        for key, signal in signals.registered().items()
-        if signal.screen is not None and signal.chunk_facts is None
-    }
+    end = signals.end_of_day(as_of)
+    registry = signals.registered()
+    logged = set()
+    for key in config.counted:
+        condition = registry[key].logged
+        if condition is None or Interaction.objects.filter(condition, occurred_at__lt=end).exists():
+            logged.add(key)
+    return logged

@@ -1,34 +1,29 @@
-"""The churn-risk signals: each one a small function and a registry entry.
+"""The churn-risk signals: what each one measures, as a strength from 0 to 1.
 
-A signal declares the aggregates it needs over a customer's interactions (run
-for a whole chunk of customers in one GROUP BY query) and a function that turns
-those facts into a Finding: flagged or healthy, with its evidence. Returning
-None means "no data for this customer": the signal is left out of the score and
-the other weights are re-normalised, rather than counting the customer healthy.
+A signal is defined once. A signal over interactions declares the aggregates it
+needs (ORM expressions, run for a whole chunk of customers in one GROUP BY) and a
+`strength` function that turns the chunk's columns (numpy arrays, one value per
+customer) into a strength per customer and the evidence behind it. NaN means "no
+data for this customer": the signal then adds nothing to their score, neither risk
+nor health. A signal for an event kind the business has never logged (`logged`)
+has no data for anyone, so "no complaint" does not count as health in a business
+that never records complaints.
 
-The built-in signals over interactions are in builtin_signals.py. Adding a signal
-(other features: unopened emails, NPS answers, stalled onboarding) is one
-`Signal(...)` passed to `register()` from the app's AppConfig.ready().
-Reasons are rendered from the stored evidence at display time, so they appear
-in the reader's language. Evidence holds dates, not day counts ("last contact on
-2026-10-14", not "40 days ago"): it stays the same from one night to the next
-unless something happened, so the nightly job rewrites only customers whose risk
-really changed, and the reason counts the days when it is shown.
+A signal whose data is not in interactions (stalled onboarding, unopened emails,
+NPS answers) gives `chunk_facts` instead: one query per chunk, returning
+{customer_id: (strength, evidence)} for the customers it has data for.
 
-A signal over interactions may also give a `screen`: SQL saying which customers
-it could possibly flag. On PostgreSQL the nightly job then runs no Python at all
-for the customers no signal could flag (most of them, on most nights): see
-`Screen`. Python stays the only judge; the screen only skips work, and
-tests/test_risk_screens.py checks every screen against `evaluate`.
+The probability is learned from these strengths (model.py); the reasons shown to
+staff are rendered from the stored evidence by `describe(evidence, as_of)`, in the
+reader's language, counting days up to the date the score is for.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta, tzinfo
-from decimal import Decimal
-from types import MappingProxyType
-from typing import NamedTuple
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
 
+import numpy as np
+from django.db.models import FloatField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -38,73 +33,66 @@ from customers.models import Customer
 
 @dataclass(frozen=True)
 class Params:
-    weight: int
-    onboarding_weight: int
-    threshold: Decimal
+    """An admin's settings for one signal (defaults from the registry)."""
+
+    threshold: float
     window_days: int
     enabled: bool = True
 
 
-class Facts(NamedTuple):
-    """What the risk computation knows about one customer as of a date.
+@dataclass
+class Chunk:
+    """One chunk of customers as the signals see it: a numpy column per fact.
 
-    A named tuple, not a dataclass: the nightly job builds one per signal per
-    customer (hundreds of thousands), and a tuple is several times cheaper to make.
+    `columns` holds the customers' own columns (see features.CUSTOMER_COLUMNS), every
+    signal's aggregates as "<key>__<name>", and the shared history aggregates as
+    "history__<name>". Times are in days since the Unix epoch (floats, NaN when
+    missing); `end` is the end of the as-of day on that scale.
     """
 
-    customer_id: int
-    status: str
-    customer_since: date | None
-    created_on: date
-    renewal_date: date | None
     as_of: date
-    aggregates: Mapping = MappingProxyType({})  # this signal's own aggregates
-    # The business's time zone for local dates; None: the current one. The job looks
-    # it up once per chunk (the per-call lookup was a noticeable share of its time).
-    zone: tzinfo | None = None
+    end: float
+    columns: dict[str, np.ndarray]
+    size: int
+    day: float = 0.0  # the as-of date itself, as EpochDays gives dates (its noon)
+
+    def __getitem__(self, name: str) -> np.ndarray:
+        return self.columns[name]
+
+    def days_before_end(self, name: str) -> np.ndarray:
+        """Days from a time column to the end of the as-of day (NaN where missing)."""
+        return self.end - self.columns[name]
 
 
-class Finding(NamedTuple):
-    flagged: bool
-    evidence: dict = MappingProxyType({})  # type: ignore[assignment]
+class Strength:
+    """A signal's verdict for a chunk: strengths (NaN: no data) and evidence columns.
+
+    Evidence columns are numbers per customer; `as_dates` names those that are
+    epoch days and are stored as ISO dates, so the reason can count days from them.
+    """
+
+    __slots__ = ("as_dates", "evidence", "values")
+
+    def __init__(
+        self, values: np.ndarray, evidence: Mapping[str, np.ndarray], as_dates: tuple = ()
+    ) -> None:
+        self.values = np.clip(np.asarray(values, dtype=float), 0.0, 1.0)
+        # A figure the same for everyone (a window) is stored per customer too.
+        self.evidence = {
+            name: np.broadcast_to(np.asarray(column), self.values.shape)
+            for name, column in evidence.items()
+        }
+        self.as_dates = tuple(as_dates)
 
 
-AggregateFactory = Callable[[Params, datetime], dict]
-Evaluator = Callable[[Facts, Params], Finding | None]
-# For signals whose data is not in interactions: (id_from, id_to, as_of, params) →
-# {customer_id: facts}, one query for the whole chunk. A customer missing from that
-# dict has no data for the signal: it is left out without calling `evaluate` (the
-# nightly job skips ~100,000 calls per such signal this way).
-ChunkFacts = Callable[[int, int, date, Params], dict[int, dict]]
+AggregateFactory = Callable[["Params", datetime], dict]
+StrengthFunction = Callable[[Chunk, "Params"], Strength]
+# (id_from, id_to, as_of, params) -> {customer_id: (strength 0-1, evidence)}: one query.
+ChunkFacts = Callable[[int, int, date, "Params"], dict[int, tuple[float, dict]]]
 
 
 def no_aggregates(params: Params, end: datetime) -> dict:
     return {}
-
-
-class Screen(NamedTuple):
-    """SQL (PostgreSQL) telling the nightly job which customers a signal could flag.
-
-    `might_flag` must be true for every customer `evaluate` would flag; it may be true
-    for more (those are evaluated in Python, which decides). NULL counts as "might".
-    `has_data` is true only for customers `evaluate` surely returns a Finding for
-    (flagged or healthy), false only for those it surely returns None for, NULL when
-    not sure. A signal that cannot flag a customer and is sure either way is not
-    evaluated for them.
-
-    Both name the signal's aggregates as {a.<name>} and the customer's columns as
-    {c.<column>} (id, status, customer_since, created_on, renewal_date), and values
-    as %(name)s, given in `values`. A customer no signal might flag and some signal
-    surely has data for scores 0 without being evaluated.
-    """
-
-    might_flag: str
-    has_data: str = "NULL"
-    values: Mapping = MappingProxyType({})
-
-
-# (params, as_of, end of that day) -> the signal's screen for that night.
-ScreenFactory = Callable[[Params, date, datetime], Screen]
 
 
 @dataclass(frozen=True)
@@ -114,33 +102,23 @@ class Signal:
     description: str
     threshold_help: str
     window_help: str
-    default_weight: int
-    default_onboarding_weight: int
-    default_threshold: Decimal
+    default_weight: float  # log-odds added at full strength, before any calibration
+    default_threshold: float
     default_window_days: int
-    aggregates: AggregateFactory
-    evaluate: Evaluator
-    describe: Callable[[dict], str]  # evidence → a reason in the current language
-    forces_level: str = ""  # e.g. "high": a flag this serious sets at least that level
+    describe: Callable[[dict, date], str]  # (evidence, as_of) -> a reason, current language
+    aggregates: AggregateFactory = no_aggregates
+    strength: StrengthFunction | None = None
     chunk_facts: ChunkFacts | None = None
-    screen: ScreenFactory | None = None  # None: every customer is evaluated in Python
+    # Interactions that show the business logs this kind of event at all; None: always.
+    logged: Q | None = None
+    extra: Mapping = field(default_factory=dict)
 
     @property
     def default_params(self) -> Params:
-        return Params(
-            self.default_weight,
-            self.default_onboarding_weight,
-            self.default_threshold,
-            self.default_window_days,
-        )
+        return Params(self.default_threshold, self.default_window_days)
 
 
 _registry: dict[str, Signal] = {}
-
-
-def end_of_day(as_of: date) -> datetime:
-    """Data "as of" a date includes that whole day in the business's time zone."""
-    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
 
 
 def register(signal: Signal) -> None:
@@ -151,38 +129,28 @@ def registered() -> dict[str, Signal]:
     return dict(_registry)
 
 
-def _local_date(moment: datetime | date, facts: Facts) -> date:
-    if isinstance(moment, datetime):
-        # astimezone() directly when the zone is known: localdate() re-checks and
-        # looks the zone up on each of the job's many calls.
-        return moment.astimezone(facts.zone).date() if facts.zone else timezone.localdate(moment)
-    return moment
+def end_of_day(as_of: date) -> datetime:
+    """Data "as of" a date includes that whole day in the business's time zone."""
+    return timezone.make_aware(datetime.combine(as_of + timedelta(days=1), time.min))
 
 
-def _days(since: datetime | date | None, facts: Facts) -> int | None:
-    """Whole local days from `since` to the facts' date."""
-    if since is None:
-        return None
-    return (facts.as_of - _local_date(since, facts)).days
+def epoch_days(moment: datetime) -> float:
+    return moment.timestamp() / 86400
 
 
-def _iso(moment: datetime | date | None, facts: Facts) -> str | None:
-    """A moment's local date as stored in evidence."""
-    return None if moment is None else _local_date(moment, facts).isoformat()
+def saturating(amount: np.ndarray, scale: float) -> np.ndarray:
+    """0 at 0, rising smoothly towards 1: 63 % at `scale`, 86 % at twice it."""
+    return 1.0 - np.exp(-np.maximum(amount, 0.0) / max(scale, 1e-9))
 
 
-def days_since(day: str | None) -> int | None:
-    """Whole days from a date stored in evidence (ISO) to today, for a reason's text."""
-    return None if day is None else (timezone.localdate() - date.fromisoformat(day)).days
+def days_to(day: str | None, as_of: date) -> int | None:
+    """Whole days from a date stored in evidence (ISO) to the as-of date."""
+    return None if day is None else (as_of - date.fromisoformat(day)).days
 
 
-def days_until(day: str | None) -> int | None:
-    return None if day is None else -days_since(day)
-
-
-def relative_day(day: str) -> str:
-    """A date stored in evidence as the reader says it: "today", "in 3 days", "1 day ago"."""
-    days = days_until(day)
+def relative_day(day: str, as_of: date) -> str:
+    """A stored date as the reader says it, seen from `as_of`: "today", "in 3 days"."""
+    days = -days_to(day, as_of)
     if days == 0:
         return _("today")
     if days > 0:
@@ -190,5 +158,35 @@ def relative_day(day: str) -> str:
     return ngettext("%(count)s day ago", "%(count)s days ago", -days) % {"count": -days}
 
 
+def count_days(days: int) -> str:
+    return ngettext("%(count)s day", "%(count)s days", days) % {"count": days}
+
+
 # Statuses that are scored; leads have no relationship yet and churned ones are gone.
 SCORED_STATUSES = (Customer.Status.ONBOARDING, Customer.Status.ACTIVE, Customer.Status.AT_RISK)
+
+
+class EpochDays(Func):
+    """A time or date as days since the Unix epoch, a float (dates: their noon, UTC).
+
+    The signals compute on numbers in numpy; converting hundreds of thousands of
+    datetimes in Python would cost seconds, so the database does it.
+    """
+
+    output_field = FloatField()
+
+    def as_sql(self, compiler, connection, **extra):  # SQLite: julianday() of the ISO text
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(julianday({sql}) - 2440587.5)", params
+
+    def as_postgresql(self, compiler, connection, **extra):
+        sql, params = compiler.compile(self.source_expressions[0])
+        return f"(EXTRACT(EPOCH FROM {sql})::float8 / 86400.0)", params
+
+
+def date_epoch_days(day: date) -> float:
+    """A calendar date on the same scale as EpochDays gives dates: its noon, UTC."""
+    return day.toordinal() - EPOCH_ORDINAL + 0.5
+
+
+EPOCH_ORDINAL = date(1970, 1, 1).toordinal()

@@ -6,8 +6,8 @@ from celery import shared_task
 from django.db.models import F
 from django.utils import timezone
 
-from . import events, runs, scoring
-from .models import RiskRun
+from . import backtest, calibration, events, runs, scoring
+from .models import Backtest, RiskRun, WeightSet
 
 logger = logging.getLogger(__name__)
 
@@ -36,3 +36,39 @@ def compute_risk_chunk(run_id: int, id_from: int, id_to: int) -> None:
     if finished:
         logger.info("Risk run %s finished", run_id)
         events.run_finished.send(sender=RiskRun, run=run)
+
+
+@shared_task
+def weekly_calibration() -> int:
+    """Beat entry point: learn suggested weights from the history (applied by an admin)."""
+    return calibration.start_calibration().pk
+
+
+@shared_task(acks_late=True)
+def calibrate_weights(weight_set_id: int) -> None:
+    """Fill a running weight set. A repeat of a finished one does nothing."""
+    weight_set = WeightSet.objects.filter(pk=weight_set_id, status=WeightSet.Status.RUNNING).first()
+    if weight_set is None:
+        return
+    try:
+        calibration.calibrate(weight_set)
+    except Exception as error:
+        WeightSet.objects.filter(pk=weight_set_id).update(
+            status=WeightSet.Status.FAILED, message=str(error)[:2000], finished_at=timezone.now()
+        )
+        raise
+
+
+@shared_task(acks_late=True)
+def run_backtest(backtest_id: int) -> None:
+    """Fill a running backtest row. A repeat of a finished one does nothing."""
+    row = Backtest.objects.filter(pk=backtest_id, status=Backtest.Status.RUNNING).first()
+    if row is None:
+        return
+    try:
+        backtest.run_backtest(row)
+    except Exception as error:
+        Backtest.objects.filter(pk=backtest_id).update(
+            status=Backtest.Status.FAILED, message=str(error)[:2000], finished_at=timezone.now()
+        )
+        raise

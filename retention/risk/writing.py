@@ -8,7 +8,6 @@ on SQLite), so a re-run of the same day overwrites rather than duplicates.
 
 from datetime import date
 from json import dumps as json_dumps
-from typing import Protocol
 
 from django.db import connection, models
 from django.utils import timezone
@@ -19,20 +18,17 @@ from customers.models import Customer
 from .models import Notification, RiskLevel
 
 
-class _Rise(Protocol):
-    """A customer whose level rose (scoring.Assessment): what their owner is told."""
-
-    customer_id: int
-    score: int | None
-    level: str
-
-
 # Column order of the tuples scoring.compute_chunk builds.
 _RISK_COLUMNS = (
     "customer_id",
     "score",
     "level",
     "flags",
+    "base",
+    "value",
+    "expected_loss",
+    "expected_purchase_on",
+    "fingerprint",
     "previous_score",
     "computed_for",
     "level_since",
@@ -41,7 +37,7 @@ _RISK_COLUMNS = (
     "resolution_reason",
     "resolved_at",
 )
-_SNAPSHOT_COLUMNS = ("customer_id", "as_of", "score", "level", "contributions")
+_SNAPSHOT_COLUMNS = ("customer_id", "as_of", "score", "level", "contributions", "base")
 _EVENT_COLUMNS = (
     "customer_id",
     "kind",
@@ -116,13 +112,16 @@ _NOTIFICATION_COLUMNS = ("recipient_id", "customer_id", "message", "created_at")
 FEW_RISES = 200
 
 
-def _notify_owners(rises: list[_Rise], id_from: int, id_to: int) -> None:
+def _notify_owners(
+    rises: list[tuple[int, int, str]], id_from: int, id_to: int, horizon_days: int
+) -> None:
+    """An in-app notice to the owner of each customer whose level rose: (id, score, level)."""
     if not rises:
         return
     customers = Customer.objects.filter(owner__isnull=False)
     if len(rises) <= FEW_RISES:
         # A usual night: a few rises per chunk, read by id rather than the whole chunk.
-        customers = customers.filter(pk__in=[a.customer_id for a in rises])
+        customers = customers.filter(pk__in=[customer_id for customer_id, _s, _l in rises])
     else:
         # The chunk's owned customers in one range query (an IN list of thousands of ids
         # cost more than the rows).
@@ -131,13 +130,15 @@ def _notify_owners(rises: list[_Rise], id_from: int, id_to: int) -> None:
         pk: (owner_id, name)
         for pk, owner_id, name in customers.values_list("pk", "owner_id", "name")
     }
-    message = _("%(name)s is now at %(level)s risk (score %(score)s).")
+    message = _(
+        "%(name)s is now at %(level)s risk: %(score)s %% likely to be lost within %(days)s days."
+    )
     levels = {level: str(label).lower() for level, label in RiskLevel.choices}
     now = timezone.now()
     rows = []
-    for a in rises:
-        if a.customer_id in owned:
-            owner_id, name = owned[a.customer_id]
-            text = message % {"name": name, "level": levels[a.level], "score": a.score}
-            rows.append((owner_id, a.customer_id, text, now))
+    for customer_id, score, level in rises:
+        if customer_id in owned:
+            owner_id, name = owned[customer_id]
+            values = {"name": name, "level": levels[level], "score": score, "days": horizon_days}
+            rows.append((owner_id, customer_id, message % values, now))
     _write_rows(Notification, _NOTIFICATION_COLUMNS, rows)

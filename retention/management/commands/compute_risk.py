@@ -7,7 +7,10 @@ from retention.risk import planning, scoring
 
 
 class Command(BaseCommand):
-    help = "Recompute churn risk for every customer, reading only data up to --as-of."
+    help = (
+        "Compute churn risk for every customer from data up to --as-of. Today (the default): "
+        "the current risk, events and notices. A past date: only that date's history."
+    )
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--as-of", help="YYYY-MM-DD (default: today)")
@@ -22,7 +25,19 @@ class Command(BaseCommand):
         started = timezone.now()
         outcome = scoring.compute_all(day, chunk_size)
         seconds = (timezone.now() - started).total_seconds()
-        self.stdout.write(
-            f"Risk as of {day}: {outcome.seen} customers scored, {outcome.changed} changed, "
-            f"{outcome.rose} rose, in {seconds:.1f} s."
-        )
+        if scoring.is_past(day):
+            self.stdout.write(
+                f"Risk as of {day} (a past date): {outcome.seen} customers scored, "
+                f"written to that date's history only, in {seconds:.1f} s."
+            )
+        else:
+            self.stdout.write(
+                f"Risk as of {day}: {outcome.seen} customers scored, {outcome.changed} changed, "
+                f"{outcome.rose} rose, in {seconds:.1f} s."
+            )
+        if not outcome.seen:
+            self.stdout.write(
+                "No customer was scored: only onboarding, active and at-risk customers (and, "
+                "for a past date, those who churned later) whose relationship had begun by "
+                "that date (customer since, or their first interaction) are scored."
+            )
