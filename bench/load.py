@@ -111,6 +111,14 @@ BODY = (
     "Talked it through with the customer; follow-up agreed for next week. "
     "Summary sent by email afterwards."
 )
+# Complaints and service requests: most resolved within days, some left open (more
+# often the recent ones). Drawn from a generator of their own, so every other value
+# of the data set is the same as before tickets had a state.
+TICKET_KINDS = frozenset(kind.value for kind in Interaction.KINDS_WITH_STATE)
+TICKET_RECENT_SECONDS = 14 * 86400
+TICKET_OPEN_CHANCE = (0.3, 0.05)  # (within TICKET_RECENT_SECONDS, older)
+TICKET_MEAN_HOURS = 60
+OPEN = (None, None)  # (resolved_at, resolved_by_id) of an open ticket, or any other kind
 
 # Churn stories: the patterns retention/signals.py looks for, given to a share of the
 # scored customers (active, onboarding, at risk; more often to those already marked at
@@ -283,6 +291,7 @@ class SetAside:
 class Loader:
     def __init__(self, *, seed: int, log=print) -> None:
         self.rng = random.Random(seed)
+        self.resolution_rng = random.Random(f"{seed}:resolutions")
         self.log = log
         self.now = timezone.now().replace(microsecond=0)
         self.today = self.now.date()
@@ -492,7 +501,7 @@ class Loader:
     def interactions(self) -> tuple[list[str], Iterator[tuple]]:
         columns = [
             "customer_id", "kind", "direction", "subject", "body", "amount", "sentiment",
-            "occurred_at", "recorded_by_id", "created_at",
+            "occurred_at", "recorded_by_id", "created_at", "resolved_at", "resolved_by_id",
         ]  # fmt: skip
         return columns, self.interaction_rows(self.history_lengths())
 
@@ -506,6 +515,20 @@ class Loader:
         pool, pool_size = KIND_POOL, len(KIND_POOL)
         managers, manager_count = self.manager_ids, len(self.manager_ids)
         now = self.now_text
+        resolution_random, expovariate = self.resolution_rng.random, self.resolution_rng.expovariate
+        recent_chance, older_chance = TICKET_OPEN_CHANCE
+        mean_seconds = TICKET_MEAN_HOURS * 3600
+
+        def ticket_state(seconds_back: int, recorder: int) -> tuple:
+            """(resolved_at, resolved_by_id) of a complaint or service request."""
+            chance = recent_chance if seconds_back < TICKET_RECENT_SECONDS else older_chance
+            if resolution_random() < chance:
+                return OPEN
+            resolved_back = seconds_back - 3600 - int(expovariate(1 / mean_seconds))
+            if resolved_back < 1:
+                return OPEN  # it would be resolved after midnight today
+            return days[(resolved_back + 86399) // 86400] + times[-resolved_back % 86400], recorder
+
         for index, count in enumerate(counts):
             pk = self.first_customer + index
             owner = self.owners[index]
@@ -528,6 +551,7 @@ class Loader:
                         days[(seconds_back + 86399) // 86400] + times[-seconds_back % 86400],
                         owner or managers[index % manager_count],
                         now,
+                        *OPEN,  # the stories' tickets stay open
                     )
                 count -= len(scripted)
             window = span - quiet
@@ -537,6 +561,10 @@ class Loader:
                 ]
                 pick = random_()
                 seconds_back = quiet + 1 + int(random_() * window)  # before midnight today
+                recorder = (
+                    owner if owner and pick < 0.8 else managers[int(pick * 40) % manager_count]
+                )
+                state = ticket_state(seconds_back, recorder) if kind in TICKET_KINDS else OPEN
                 yield (
                     pk,
                     kind,
@@ -546,8 +574,9 @@ class Loader:
                     f"{int(pick * 2000) + 20}.00" if has_amount else None,
                     sentiments[int(pick * len(sentiments))],
                     days[(seconds_back + 86399) // 86400] + times[-seconds_back % 86400],
-                    owner if owner and pick < 0.8 else managers[int(pick * 40) % manager_count],
+                    recorder,
                     now,
+                    *state,
                 )
 
     # --- After the rows -------------------------------------------------------------------

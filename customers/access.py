@@ -13,7 +13,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.utils.translation import gettext_lazy as _
 
-from .models import Customer, ImportJob
+from .models import Customer, ImportJob, Interaction
 
 ADMIN = "Admin"
 ACCOUNT_MANAGER = "Account manager"
@@ -170,6 +170,22 @@ def get_customer_for_user(user: User, pk: int, *, action: str = "view") -> Custo
     if action == "log" and not can_log_interaction(user, customer):
         raise PermissionDenied(_("You cannot log interactions."))
     return customer
+
+
+def get_interaction_for_user(
+    user: User, customer_pk: int, pk: int, *, action: str = "view"
+) -> Interaction:
+    """Interaction `pk` of customer `customer_pk`, if `user` may do `action` on that customer.
+
+    The customer is checked as by `get_customer_for_user`; an interaction that is
+    not this customer's is a 404.
+    """
+    customer = get_customer_for_user(user, customer_pk, action=action)
+    interaction = get_object_or_404(
+        Interaction.objects.select_related("recorded_by", "resolved_by"), pk=pk, customer=customer
+    )
+    interaction.customer = customer
+    return interaction
 
 
 def get_import_job_for_user(user: User, pk: int) -> ImportJob:

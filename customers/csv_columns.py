@@ -66,6 +66,13 @@ INTERACTION_COLUMNS: tuple[Column, ...] = (
         "occurred_at",
         _("ISO 8601, e.g. 2024-05-01T14:30:00+02:00; without an offset, the CRM's time zone."),
     ),
+    Column(
+        "resolved_at",
+        _(
+            "Complaints and service requests only: when it was resolved, written as "
+            "occurred_at; blank while it is open."
+        ),
+    ),
 )
 
 COLUMNS: dict[str, tuple[Column, ...]] = {

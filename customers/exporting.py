@@ -144,6 +144,7 @@ def _interaction_rows(interactions: QuerySet) -> Iterator[list]:
             interaction.amount,
             interaction.sentiment,
             interaction.occurred_at,
+            interaction.resolved_at,
         ]
 
 

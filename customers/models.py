@@ -222,6 +222,8 @@ class Interaction(models.Model):
 
     # Kinds where a money amount makes sense; a purchase must have one.
     KINDS_WITH_AMOUNT = {Kind.PURCHASE, Kind.DISCOUNT_REQUEST, Kind.CANCELLATION}
+    # Kinds that are tickets: open until someone resolves them (resolved_at, resolved_by).
+    KINDS_WITH_STATE = {Kind.COMPLAINT, Kind.SERVICE_REQUEST}
 
     customer = models.ForeignKey(
         Customer,
@@ -255,6 +257,16 @@ class Interaction(models.Model):
         blank=True,
         related_name="+",
     )
+    # Only for KINDS_WITH_STATE; None there means the ticket is still open.
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resolved by"),
+        on_delete=models.SET_NULL,
+        null=True,
+        blank=True,
+        related_name="+",
+    )
     created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
@@ -267,6 +279,14 @@ class Interaction(models.Model):
                 fields=["customer", "-occurred_at", "-id"], name="interaction_timeline_idx"
             ),
             models.Index(fields=["kind", "occurred_at"], name="interaction_kind_time_idx"),
+            # Open tickets per customer (the nightly risk job): a small slice of the table.
+            models.Index(
+                fields=["customer", "occurred_at"],
+                condition=models.Q(
+                    kind__in=["complaint", "service_request"], resolved_at__isnull=True
+                ),
+                name="interaction_open_ticket_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -281,6 +301,25 @@ class Interaction(models.Model):
             )
         if self.occurred_at and self.occurred_at > timezone.now() + timezone.timedelta(days=1):
             raise ValidationError({"occurred_at": _("An interaction cannot be in the future.")})
+        if self.resolved_at is not None:
+            self._clean_resolved_at()
+
+    def _clean_resolved_at(self) -> None:
+        if self.kind and self.kind not in self.KINDS_WITH_STATE:
+            raise ValidationError(
+                {"resolved_at": _("Only complaints and service requests can be resolved.")}
+            )
+        if self.occurred_at and self.resolved_at < self.occurred_at:
+            raise ValidationError(
+                {"resolved_at": _("A ticket cannot be resolved before it occurred.")}
+            )
+        if self.resolved_at > timezone.now() + timezone.timedelta(days=1):
+            raise ValidationError({"resolved_at": _("A resolution cannot be in the future.")})
+
+    @property
+    def is_open(self) -> bool:
+        """A complaint or service request nobody has resolved yet (other kinds never are)."""
+        return self.kind in self.KINDS_WITH_STATE and self.resolved_at is None
 
 
 class ImportJob(models.Model):

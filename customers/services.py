@@ -1,7 +1,10 @@
 """Writes to the customer database. Views and tasks call these; rules live here."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -36,6 +39,58 @@ def interaction_log(*, customer: Customer, recorded_by, **fields) -> Interaction
         Customer.objects.filter(pk=customer.pk).update(last_interaction_at=interaction.occurred_at)
         customer.last_interaction_at = interaction.occurred_at
     return interaction
+
+
+@transaction.atomic
+def interaction_resolve(
+    *, interaction: Interaction, by: AbstractBaseUser | None, at: datetime | None = None
+) -> Interaction:
+    """Mark a complaint or service request resolved, by `by`, at `at` (now by default).
+
+    Resolving one that is already resolved changes nothing (a double click, two
+    people at once): the first resolution, with its who and when, stands.
+    """
+    _lock_ticket(interaction)
+    if interaction.resolved_at is not None:
+        return interaction
+    interaction.resolved_at = at or timezone.now()
+    interaction.resolved_by = by
+    try:
+        interaction.full_clean()
+    except ValidationError:
+        interaction.resolved_at = interaction.resolved_by = None
+        raise
+    interaction.save(update_fields=["resolved_at", "resolved_by"])
+    return interaction
+
+
+@transaction.atomic
+def interaction_reopen(*, interaction: Interaction, by: AbstractBaseUser | None) -> Interaction:
+    """Open a resolved complaint or service request again; an open one stays as it is.
+
+    `by` is who asks; the model keeps the current state only (who resolved it), so
+    reopening clears the resolution rather than recording a reopener.
+    """
+    _lock_ticket(interaction)
+    if interaction.resolved_at is None:
+        return interaction
+    interaction.resolved_at = None
+    interaction.resolved_by = None
+    interaction.save(update_fields=["resolved_at", "resolved_by"])
+    return interaction
+
+
+def _lock_ticket(interaction: Interaction) -> None:
+    """Reload the state, row locked, so two people resolving at once do not both write.
+
+    Kinds without an open or resolved state are refused with a ValidationError.
+    """
+    interaction.refresh_from_db(
+        fields=["kind", "occurred_at", "resolved_at", "resolved_by"],
+        from_queryset=Interaction.objects.select_for_update(),
+    )
+    if interaction.kind not in Interaction.KINDS_WITH_STATE:
+        raise ValidationError(_("Only complaints and service requests can be resolved."))
 
 
 def customer_archive(*, customer: Customer) -> Customer:

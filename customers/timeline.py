@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
@@ -31,10 +32,23 @@ class TimelineEntry:
     actor: str = ""
     detail: str = ""  # e.g. an amount or a direction
     badge: str = "secondary"  # a Bootstrap colour name
+    # Tickets (complaints, service requests) are open until resolved, at a time, by someone.
+    has_state: bool = False
+    resolved_at: datetime | None = None
+    resolved_by: str = ""
 
     @property
     def sort_key(self) -> tuple:
         return (self.occurred_at, self.source, self.pk)
+
+    @property
+    def is_open(self) -> bool:
+        return self.has_state and self.resolved_at is None
+
+    @property
+    def open_days(self) -> int:
+        """Whole days an open ticket has waited so far (0 on its first day)."""
+        return max(0, (timezone.now() - self.occurred_at).days)
 
 
 # A source gets (customer, until, limit) and returns at most `limit` entries with
@@ -130,31 +144,39 @@ _KIND_BADGES = {
 def interaction_entries(
     customer: Customer, until: datetime | None, limit: int
 ) -> list[TimelineEntry]:
-    rows = Interaction.objects.filter(customer=customer).select_related("recorded_by")
+    rows = Interaction.objects.filter(customer=customer).select_related(
+        "recorded_by", "resolved_by"
+    )
     if until is not None:
         rows = rows.filter(occurred_at__lte=until)
-    entries = []
-    for interaction in rows.order_by("-occurred_at", "-id")[:limit]:
-        details = []
-        if interaction.direction:
-            details.append(str(interaction.get_direction_display()))
-        if interaction.amount is not None:
-            details.append(_("Amount: %(amount)s") % {"amount": interaction.amount})
-        if interaction.sentiment:
-            details.append(str(interaction.get_sentiment_display()))
-        recorder = interaction.recorded_by
-        entries.append(
-            TimelineEntry(
-                occurred_at=interaction.occurred_at,
-                source="interaction",
-                pk=interaction.pk,
-                kind=interaction.kind,
-                kind_label=str(interaction.get_kind_display()),
-                title=interaction.subject,
-                body=interaction.body,
-                actor=(recorder.get_full_name() or recorder.get_username()) if recorder else "",
-                detail=" · ".join(details),
-                badge=_KIND_BADGES.get(interaction.kind, "secondary"),
-            )
-        )
-    return entries
+    return [interaction_entry(row) for row in rows.order_by("-occurred_at", "-id")[:limit]]
+
+
+def interaction_entry(interaction: Interaction) -> TimelineEntry:
+    """One interaction as a timeline entry (its recorder and resolver selected with it)."""
+    details = []
+    if interaction.direction:
+        details.append(str(interaction.get_direction_display()))
+    if interaction.amount is not None:
+        details.append(_("Amount: %(amount)s") % {"amount": interaction.amount})
+    if interaction.sentiment:
+        details.append(str(interaction.get_sentiment_display()))
+    return TimelineEntry(
+        occurred_at=interaction.occurred_at,
+        source="interaction",
+        pk=interaction.pk,
+        kind=interaction.kind,
+        kind_label=str(interaction.get_kind_display()),
+        title=interaction.subject,
+        body=interaction.body,
+        actor=_user_name(interaction.recorded_by),
+        detail=" · ".join(details),
+        badge=_KIND_BADGES.get(interaction.kind, "secondary"),
+        has_state=interaction.kind in Interaction.KINDS_WITH_STATE,
+        resolved_at=interaction.resolved_at,
+        resolved_by=_user_name(interaction.resolved_by),
+    )
+
+
+def _user_name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""

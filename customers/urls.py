@@ -16,6 +16,16 @@ urlpatterns = [
     path(
         "<int:pk>/interactions/new/", views.InteractionCreateView.as_view(), name="log_interaction"
     ),
+    path(
+        "<int:pk>/interactions/<int:interaction_pk>/resolve/",
+        views.InteractionStateView.as_view(action="resolve"),
+        name="resolve_interaction",
+    ),
+    path(
+        "<int:pk>/interactions/<int:interaction_pk>/reopen/",
+        views.InteractionStateView.as_view(action="reopen"),
+        name="reopen_interaction",
+    ),
     path("import/", import_views.ImportUploadView.as_view(), name="import"),
     path("import/<int:pk>/", import_views.ImportDetailView.as_view(), name="import_detail"),
     path(

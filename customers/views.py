@@ -3,7 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
@@ -16,8 +16,8 @@ from django.views.decorators.http import require_POST
 from . import access, panels, services
 from .filters import OWNER_ME, CustomerFilter
 from .forms import CustomerForm, InteractionForm
-from .models import Customer
-from .timeline import Cursor, timeline_page
+from .models import Customer, Interaction
+from .timeline import Cursor, interaction_entry, timeline_page
 
 
 class StaffRequiredMixin(LoginRequiredMixin):
@@ -133,6 +133,7 @@ class TimelineView(StaffRequiredMixin, View):
             "customer": customer,
             "timeline": page,
             "timeline_more_url": _timeline_more_url(customer, page),
+            "can_change": access.can_change_customer(request.user, customer),
         }
         template = (
             "customers/_timeline_page.html" if request.htmx else "customers/timeline_page.html"
@@ -173,9 +174,55 @@ class InteractionCreateView(StaffRequiredMixin, View):
                     "interaction_form": InteractionForm(),
                     "timeline": page,
                     "timeline_more_url": _timeline_more_url(customer, page),
+                    "can_change": access.can_change_customer(request.user, customer),
                 },
             )
         return HttpResponseRedirect(customer.get_absolute_url() + "#timeline")
+
+
+class InteractionStateView(StaffRequiredMixin, View):
+    """Resolve or reopen a complaint or service request from the customer's timeline.
+
+    htmx gets the re-rendered timeline entry; a plain form post goes back to the
+    customer page with a message.
+    """
+
+    action = ""  # "resolve" or "reopen", set in urls.py
+
+    def post(self, request: HttpRequest, pk: int, interaction_pk: int) -> HttpResponse:
+        interaction = access.get_interaction_for_user(
+            request.user, pk, interaction_pk, action="change"
+        )
+        try:
+            if self.action == "resolve":
+                services.interaction_resolve(interaction=interaction, by=request.user)
+                done = _("Resolved: %(interaction)s")
+            else:
+                services.interaction_reopen(interaction=interaction, by=request.user)
+                done = _("Reopened: %(interaction)s")
+        except ValidationError as error:
+            return self.respond(request, interaction, error=error.messages[0])
+        return self.respond(request, interaction, done=done % {"interaction": interaction})
+
+    def respond(
+        self, request: HttpRequest, interaction: Interaction, *, done: str = "", error: str = ""
+    ) -> HttpResponse:
+        customer = interaction.customer
+        if request.htmx:
+            context = {
+                "entry": interaction_entry(interaction),
+                "customer": customer,
+                "can_change": True,  # checked above
+                "state_error": error,
+            }
+            return render(
+                request, "customers/_timeline_entry.html", context, status=422 if error else 200
+            )
+        if error:
+            messages.error(request, error)
+        else:
+            messages.success(request, done)
+        return redirect(f"{customer.get_absolute_url()}#timeline-interaction-{interaction.pk}")
 
 
 class CustomerCreateView(StaffRequiredMixin, View):

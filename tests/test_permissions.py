@@ -8,7 +8,7 @@ from customers.models import ImportJob
 from retention.models import RiskRun
 from retention.onboarding.checklists import checklist_start
 
-from .factories import ChecklistTemplateFactory, CustomerFactory
+from .factories import ChecklistTemplateFactory, CustomerFactory, InteractionFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -27,7 +27,7 @@ PUBLIC = {
 PUBLIC |= {"retention:unsubscribe", "retention:unsubscribe_one_click", "retention:email_open"}
 
 
-def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
+def staff_urls(customer, other, job, run, checklist, ticket) -> dict[str, str]:
     """One concrete URL per named staff route (the test below checks none is missing)."""
     return {
         "customers:list": reverse("customers:list"),
@@ -39,6 +39,12 @@ def staff_urls(customer, other, job, run, checklist) -> dict[str, str]:
         "customers:timeline": reverse("customers:timeline", args=[customer.pk]),
         "customers:panel": reverse("customers:panel", args=[customer.pk, "risk"]),
         "customers:log_interaction": reverse("customers:log_interaction", args=[customer.pk]),
+        "customers:resolve_interaction": reverse(
+            "customers:resolve_interaction", args=[customer.pk, ticket.pk]
+        ),
+        "customers:reopen_interaction": reverse(
+            "customers:reopen_interaction", args=[customer.pk, ticket.pk]
+        ),
         "customers:import": reverse("customers:import"),
         "customers:import_detail": reverse("customers:import_detail", args=[job.pk]),
         "customers:import_progress": reverse("customers:import_progress", args=[job.pk]),
@@ -129,8 +135,9 @@ def urls(admin_user):
     run = RiskRun.objects.create(as_of=timezone.localdate())
     checklist = checklist_start(customer=customer, template=ChecklistTemplateFactory())
     survey = Survey.objects.get(kind="exit")
+    ticket = InteractionFactory(customer=customer, kind="complaint")
     return {
-        **staff_urls(customer, other, job, run, checklist),
+        **staff_urls(customer, other, job, run, checklist, ticket),
         **survey_urls(customer, survey),
         **email_urls(customer),
     }

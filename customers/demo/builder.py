@@ -105,12 +105,17 @@ class DemoSeeder:
             "statuses": Counter(),
             "unassigned": 0,
             "interactions": 0,
+            "open_tickets": 0,
             "longest_history": 0,
             "longest_customer": None,
             "duplicates": 0,
         }
         self.interaction_maker = InteractionMaker(
-            rng=self.rng, until=self.until, recorders=self.recorders
+            rng=self.rng,
+            until=self.until,
+            recorders=self.recorders,
+            # A generator of its own: tickets' states do not shift the other draws.
+            resolution_rng=random.Random(f"{seed}:resolutions"),
         )
 
     # --- Orchestration ----------------------------------------------------------
@@ -156,6 +161,7 @@ class DemoSeeder:
             rows = self.interaction_maker.make_interactions(customer, history)
             interactions.extend(rows)
             self.count_customer(customer, len(rows))
+            self.stats["open_tickets"] += sum(row.is_open for row in rows)
         through.objects.bulk_create(links)
         Interaction.objects.bulk_create(interactions, batch_size=2000)
         return customers

@@ -4,7 +4,10 @@ Interactions fall on weekdays in business hours, within the customer's time with
 us and at most a year back; customers at risk complain more towards the end, and
 a churned customer's history ends with the cancellation. Subjects and bodies are
 templates from customers.demo.vocabulary whose words are drawn only when a
-template uses them.
+template uses them. Complaints and service requests are mostly resolved a few
+days later; a minority stays open (the recent ones more often, some for weeks).
+Those draws come from a generator of their own, so the rest of the data is the
+same as without them.
 """
 
 import random
@@ -49,10 +52,18 @@ def at_day(day: date) -> datetime:
 class InteractionMaker:
     """Makes (does not write) the interactions of one customer after another."""
 
-    def __init__(self, *, rng: random.Random, until: datetime, recorders: list) -> None:
+    def __init__(
+        self,
+        *,
+        rng: random.Random,
+        until: datetime,
+        recorders: list,
+        resolution_rng: random.Random,
+    ) -> None:
         self.rng = rng
         self.until = until  # nothing happens after this moment
         self.recorders = recorders
+        self.resolution_rng = resolution_rng
 
     def make_interactions(self, customer: Customer, count: int) -> list[Interaction]:
         rng = self.rng
@@ -84,7 +95,30 @@ class InteractionMaker:
             rows.append(
                 self.make_interaction(customer, Kind.CANCELLATION, occurred, customer.owner_id)
             )
+        for row in rows:
+            if row.kind in Interaction.KINDS_WITH_STATE:
+                self.resolve_ticket(customer, row)
         return rows
+
+    def resolve_ticket(self, customer: Customer, ticket: Interaction) -> None:
+        """Most tickets are resolved within days; recent ones and unhappy customers' stay open.
+
+        A resolution that would fall after `until` leaves the ticket open: it is
+        still being worked on.
+        """
+        rng = self.resolution_rng
+        age_days = (self.until - ticket.occurred_at).days
+        open_chance = 0.35 if age_days < 14 else 0.15 if age_days < 60 else 0.04
+        if customer.status == Status.AT_RISK:
+            open_chance *= 2
+        if rng.random() < open_chance:
+            return
+        hours = min(1 + rng.expovariate(1 / 60), 21 * 24)  # about 2.5 days on average
+        resolved = ticket.occurred_at + timedelta(hours=hours)
+        if resolved > self.until:
+            return
+        ticket.resolved_at = resolved
+        ticket.resolved_by_id = ticket.recorded_by_id if rng.random() < 0.9 else None
 
     def make_interaction(
         self, customer: Customer, kind: str, occurred: datetime, recorder_id: int | None

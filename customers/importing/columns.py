@@ -39,10 +39,12 @@ INTERACTION_MODEL_FIELDS = (
     "amount",
     "sentiment",
     "occurred_at",
+    "resolved_at",
 )
 
 DECIMAL_FIELDS = ("monthly_value", "amount")
 DATE_FIELDS = ("customer_since", "renewal_date")
+DATETIME_FIELDS = ("occurred_at", "resolved_at")
 # "12,50" as written by spreadsheets in countries with a decimal comma.
 DECIMAL_COMMA = re.compile(r"^\d+,\d{1,2}$")
 

@@ -17,7 +17,7 @@ from django.utils.translation import gettext as _
 
 from customers.csv_columns import FALSE_VALUES, TAG_SEPARATOR, TRUE_VALUES
 
-from .columns import DATE_FIELDS, choice_columns
+from .columns import DATE_FIELDS, DATETIME_FIELDS, choice_columns
 
 
 class RowChecker(Protocol):
@@ -128,9 +128,10 @@ def row_form_class(
             date_field = form_class.base_fields[name]
             date_field.input_formats = ["%Y-%m-%d"]
             date_field.error_messages["invalid"] = _("Enter the date as YYYY-MM-DD.")
-    if "occurred_at" in form_class.base_fields:
-        form_class.base_fields["occurred_at"].error_messages["invalid"] = _(
-            "Enter the date and time as ISO 8601, e.g. 2024-05-01T14:30:00+02:00."
-        )
+    for name in DATETIME_FIELDS:
+        if name in form_class.base_fields:
+            form_class.base_fields[name].error_messages["invalid"] = _(
+                "Enter the date and time as ISO 8601, e.g. 2024-05-01T14:30:00+02:00."
+            )
     form_class.base_fields = _SharedFields(form_class.base_fields)
     return form_class

@@ -65,6 +65,7 @@ class Command(BaseCommand):
             out.write(f"    {status:<12} {count}")
         out.write(f"  unassigned:     {stats['unassigned']}")
         out.write(f"  interactions:   {stats['interactions']}")
+        out.write(f"    open tickets: {stats['open_tickets']} complaints and service requests")
         out.write(
             f"  longest history: {stats['longest_history']} interactions "
             f"(customer #{stats['longest_customer']})"
