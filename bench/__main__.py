@@ -34,7 +34,7 @@ def main() -> int:
     from django.core.management import call_command
     from django.db import connection
 
-    from . import load, loyalty, onboarding, pages, recompute
+    from . import calibration, load, loyalty, onboarding, pages, recompute
     from . import outbox as outbox_bench
     from . import surveys as survey_bench
 
@@ -46,6 +46,7 @@ def main() -> int:
     onboarding.ensure_checklists()
     # Before the pages: the at-risk queue shows what the recompute wrote.
     risk_result = recompute.run_all(data)
+    calibration_lines, calibration_passed = calibration.run()
     # Before the pages: the customer pages then show points cards with real ledgers.
     loyalty_lines, loyalty_passed = loyalty.run(data)
     print(f"Timing pages ({pages.RUNS} runs each after {pages.WARM_UPS} warm-ups) ...")
@@ -84,6 +85,7 @@ def main() -> int:
         "",
         *recompute.summary(risk_result),
         "",
+        *calibration_lines,
         "## Pages",
         "",
         *table(timings),
@@ -116,6 +118,7 @@ def main() -> int:
     RESULTS.write_text(text, encoding="utf-8")
     print(f"Written to {RESULTS}")
     passed = constant and not failing and not recompute_failures and outbox_result.passed
+    passed = passed and calibration_passed
     return 0 if passed and surveys_passed and loyalty_passed else 1
 
 

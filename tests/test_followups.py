@@ -32,14 +32,25 @@ UTC = ZoneInfo("UTC")
 DAYTIME = datetime(2026, 5, 12, 10, 0, tzinfo=UTC)
 
 
-def flagged(flag: str = "inactivity", **kwargs) -> Customer:
+def reason(key: str = "silence", *, strength: float = 0.8, contribution: int = 20) -> dict:
+    """A stored reason as the nightly job writes it: flagged when strong and adding risk."""
+    return {
+        "key": key,
+        "strength": strength,
+        "contribution": contribution,
+        "flagged": strength >= 0.5 and contribution > 0,
+        "evidence": {},
+    }
+
+
+def flagged(flag: str = "silence", *, reasons: list[dict] | None = None, **kwargs) -> Customer:
     kwargs.setdefault("marketing_consent", True)
     customer = CustomerFactory(**kwargs)
     CustomerRisk.objects.create(
         customer=customer,
         score=50,
         level="medium",
-        flags=[{"key": flag, "weight": 25, "contribution": 50.0, "evidence": {}}],
+        flags=[reason(flag)] if reasons is None else reasons,
         computed_for=DAYTIME.date(),
         level_since=DAYTIME.date(),
     )
@@ -52,7 +63,7 @@ def queued_for(customer) -> list[OutgoingEmail]:
 
 @pytest.fixture
 def rule():
-    return make_rule(make_template("We miss you"), flag_key="inactivity")
+    return make_rule(make_template("We miss you"), flag_key="silence")
 
 
 def run(now=DAYTIME) -> int:
@@ -103,14 +114,8 @@ def test_no_email_without_consent_an_address_or_after_unsubscribing(rule):
 
 def test_one_follow_up_per_customer_per_run_the_first_rule_wins():
     apology = make_rule(make_template("Apology"), flag_key="complaints", position=1)
-    make_rule(make_template("We miss you"), flag_key="inactivity", position=2)
-    customer = flagged("inactivity")
-    CustomerRisk.objects.filter(customer=customer).update(
-        flags=[
-            {"key": "inactivity", "weight": 25, "contribution": 25.0, "evidence": {}},
-            {"key": "complaints", "weight": 25, "contribution": 25.0, "evidence": {}},
-        ]
-    )
+    make_rule(make_template("We miss you"), flag_key="silence", position=2)
+    customer = flagged(reasons=[reason("silence"), reason("complaints")])
     assert run() == 1
     assert queued_for(customer)[0].rule == apology
 
@@ -129,7 +134,7 @@ def test_cadence_at_most_one_follow_up_every_n_days(settings, rule):
 def test_cadence_at_most_m_follow_ups_per_month(settings):
     settings.FOLLOWUP_MIN_DAYS_BETWEEN = 1
     settings.FOLLOWUP_MAX_PER_MONTH = 2
-    make_rule(make_template("T"), flag_key="inactivity", repeat_after_days=1)
+    make_rule(make_template("T"), flag_key="silence", repeat_after_days=1)
     customer = flagged()
     queued = [run(DAYTIME + timedelta(days=day)) for day in (0, 2, 4, 6, 31)]
     assert queued == [1, 1, 0, 0, 1]
@@ -284,6 +289,85 @@ def test_flag_rules_ignore_churned_customers(rule):
     customer.status = "churned"
     customer.churned_on = date(2026, 1, 1)
     customer.save()
+    assert run() == 0
+
+
+def test_a_flag_rule_ignores_reasons_that_are_not_flagged(rule):
+    """Only a strong reason that adds risk is a flag; a weak one, or one that lowers the
+    risk, is listed in the reasons but does not trigger the rule."""
+    strong = flagged()
+    flagged(reasons=[reason("silence", strength=0.3, contribution=4)])  # weak
+    flagged(reasons=[reason("silence", strength=0.9, contribution=-3)])  # lowers risk
+    flagged(reasons=[reason("complaints"), reason("silence", strength=0.2, contribution=2)])
+    assert run() == 1
+    assert [email.customer for email in OutgoingEmail.objects.all()] == [strong]
+
+
+# --- Past their usual next purchase ---------------------------------------------------
+
+PURCHASE_DUE = DAYTIME.date() - timedelta(days=7)  # 7 days overdue on DAYTIME
+
+
+def buyer(expected_purchase_on=PURCHASE_DUE, **kwargs) -> Customer:
+    kwargs.setdefault("marketing_consent", True)
+    customer = CustomerFactory(**kwargs)
+    CustomerRisk.objects.create(
+        customer=customer,
+        score=40,
+        level="medium",
+        expected_purchase_on=expected_purchase_on,
+        computed_for=DAYTIME.date(),
+        level_since=DAYTIME.date(),
+    )
+    return customer
+
+
+@pytest.fixture
+def overdue_rule(settings):
+    settings.FOLLOWUP_MIN_DAYS_BETWEEN = 1  # only the rule's own key limits it here
+    return make_rule(
+        make_template("Time to reorder?"),
+        trigger=FollowUpRule.Trigger.PURCHASE_OVERDUE,
+        flag_key="",
+        days_overdue=7,
+        repeat_after_days=1,
+    )
+
+
+def test_purchase_overdue_fires_n_days_after_the_expected_purchase_not_the_day_before(
+    overdue_rule,
+):
+    customer = buyer()
+    assert run(DAYTIME - timedelta(days=1)) == 0  # 6 days overdue
+    assert run() == 1  # 7 days overdue
+    email = queued_for(customer)[0]
+    assert email.rule == overdue_rule
+    assert email.idempotency_key.endswith(f":purchase_due:{PURCHASE_DUE.isoformat()}")
+
+
+def test_purchase_overdue_writes_once_per_missed_purchase(overdue_rule):
+    customer = buyer()
+    nights = [run(DAYTIME + timedelta(days=day)) for day in range(10)]
+    assert nights == [1] + [0] * 9
+    # They bought again, and then missed the next purchase too: a new episode.
+    CustomerRisk.objects.filter(customer=customer).update(
+        expected_purchase_on=PURCHASE_DUE + timedelta(days=30)
+    )
+    assert run(DAYTIME + timedelta(days=29)) == 0
+    assert run(DAYTIME + timedelta(days=30)) == 1
+    assert len(queued_for(customer)) == 2
+
+
+def test_purchase_overdue_still_finds_customers_after_a_missed_night(overdue_rule):
+    buyer()
+    assert run(DAYTIME + timedelta(days=3)) == 1
+
+
+def test_purchase_overdue_leaves_out_churned_archived_and_rhythmless_customers(overdue_rule):
+    buyer(status="churned", churned_on=DAYTIME.date() - timedelta(days=2))
+    buyer(archived_at=DAYTIME)
+    buyer(expected_purchase_on=None)
+    CustomerFactory(marketing_consent=True)  # never scored
     assert run() == 0
 
 

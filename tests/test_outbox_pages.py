@@ -193,7 +193,7 @@ def test_a_manager_creates_and_edits_a_rule(manager_client, template):
     data = {
         "name": "We miss you",
         "trigger": "flag",
-        "flag_key": "inactivity",
+        "flag_key": "silence",
         "min_level": "medium",
         "days_after_churn": "60",
         "repeat_after_days": "30",
@@ -203,7 +203,7 @@ def test_a_manager_creates_and_edits_a_rule(manager_client, template):
     }
     assert manager_client.post(reverse("retention:rule_create"), data).status_code == 302
     rule = FollowUpRule.objects.get()
-    assert (rule.flag_key, rule.active) == ("inactivity", True)
+    assert (rule.flag_key, rule.active, rule.days_overdue) == ("silence", True, 7)
     data["flag_key"] = ""
     response = manager_client.post(reverse("retention:rule_edit", args=[rule.pk]), data)
     assert response.status_code == 422
@@ -216,6 +216,86 @@ def test_a_manager_creates_and_edits_a_rule(manager_client, template):
     assert (
         list(manager_client.get(reverse("retention:rules"), {"active": "0"}).context["page"]) == []
     )
+
+
+def rule_data(template, **changes) -> dict:
+    data = {
+        "name": "Time to reorder?",
+        "trigger": "purchase_overdue",
+        "flag_key": "",
+        "min_level": "medium",
+        "days_after_churn": "60",
+        "days_overdue": "10",
+        "repeat_after_days": "30",
+        "template": str(template.pk),
+        "position": "2",
+        "active": "on",
+    }
+    return {**data, **changes}
+
+
+def test_a_purchase_overdue_rule_asks_for_its_days_and_says_what_it_means(manager_client, template):
+    url = reverse("retention:rule_create")
+    form = manager_client.get(url).content.decode()
+    assert 'name="days_overdue"' in form and "Past their usual next purchase" in form
+    response = manager_client.post(url, rule_data(template, days_overdue=""))
+    assert response.status_code == 422
+    assert "Enter the number of days for this trigger." in response.content.decode()
+    assert manager_client.post(url, rule_data(template, days_overdue="366")).status_code == 422
+
+    assert manager_client.post(url, rule_data(template)).status_code == 302
+    rule = FollowUpRule.objects.get()
+    assert (rule.trigger, rule.days_overdue, rule.flag_key) == ("purchase_overdue", 10, "")
+    page = manager_client.get(reverse("retention:rules")).content.decode()
+    assert "10 days past their usual next purchase" in page
+
+
+def test_the_rule_list_says_each_trigger_in_words(manager_client, template):
+    for trigger, extra in [
+        ("purchase_overdue", {"days_overdue": 7}),
+        ("purchase_overdue", {"days_overdue": 1}),
+        ("flag", {"flag_key": "complaints"}),
+        ("win_back", {"days_after_churn": 60}),
+        ("level_rise", {"min_level": "high"}),
+    ]:
+        FollowUpRule.objects.create(name=trigger, trigger=trigger, template=template, **extra)
+    page = manager_client.get(reverse("retention:rules")).content.decode()
+    for words in (
+        "7 days past their usual next purchase",
+        "1 day past their usual next purchase",
+        "Flagged: Complaints or negative feedback",
+        "60 days after churning",
+        "Risk rises to High or higher",
+    ):
+        assert words in page
+
+
+def test_the_risk_flag_is_chosen_from_the_registered_signals(manager_client, template):
+    url = reverse("retention:rule_create")
+    form = manager_client.get(url).content.decode()
+    assert '<option value="complaints">Complaints or negative feedback</option>' in form
+    response = manager_client.post(url, rule_data(template, trigger="flag", flag_key="made_up"))
+    assert response.status_code == 422
+    assert not FollowUpRule.objects.exists()
+
+
+def test_a_rule_whose_signal_is_gone_shows_it_and_asks_for_another(manager_client, template):
+    """The starter rule "We miss you" was made for the old "inactivity" signal."""
+    rule = FollowUpRule.objects.create(
+        name="We miss you", trigger="flag", flag_key="inactivity", template=template
+    )
+    url = reverse("retention:rule_edit", args=[rule.pk])
+    form = manager_client.get(url).content.decode()
+    assert "inactivity (no longer a risk signal)" in form
+    rules = manager_client.get(reverse("retention:rules")).content.decode()
+    assert "no longer a risk signal, so it matches nobody" in rules
+    response = manager_client.post(url, rule_data(template, trigger="flag", flag_key="inactivity"))
+    assert response.status_code == 422
+    assert "is no longer a risk signal: choose one from the list." in response.content.decode()
+    data = rule_data(template, trigger="flag", flag_key="silence")
+    assert manager_client.post(url, data).status_code == 302
+    rule.refresh_from_db()
+    assert rule.flag_key == "silence"
 
 
 # --- Sending by hand: customer page and at-risk queue -----------------------------------

@@ -83,6 +83,25 @@ def staff_urls(customer, other, job, run, checklist, ticket) -> dict[str, str]:
     }
 
 
+def risk_model_urls() -> dict[str, str]:
+    """The risk model's admin pages (tests/test_risk_pages.py checks who gets in)."""
+    from retention.models import Backtest, WeightSet
+
+    backtest = Backtest.objects.create(as_of=timezone.localdate(), horizon_days=90)
+    weight_set = WeightSet.objects.create()
+    return {
+        "retention:risk_model": reverse("retention:risk_model"),
+        "retention:risk_calibrate": reverse("retention:risk_calibrate"),
+        "retention:risk_calibration": reverse("retention:risk_calibration", args=[weight_set.pk]),
+        "retention:risk_weights_apply": reverse(
+            "retention:risk_weights_apply", args=[weight_set.pk]
+        ),
+        "retention:risk_backtests": reverse("retention:risk_backtests"),
+        "retention:risk_backtest": reverse("retention:risk_backtest", args=[backtest.pk]),
+        "retention:risk_backtest_csv": reverse("retention:risk_backtest_csv", args=[backtest.pk]),
+    }
+
+
 def survey_urls(customer, survey) -> dict[str, str]:
     return {
         "surveys:list": reverse("surveys:list"),
@@ -140,6 +159,7 @@ def urls(admin_user):
         **staff_urls(customer, other, job, run, checklist, ticket),
         **survey_urls(customer, survey),
         **email_urls(customer),
+        **risk_model_urls(),
     }
 
 

@@ -1,6 +1,8 @@
 """The at-risk queue: who appears, the row actions, and who may take them."""
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 from django.urls import reverse
@@ -15,21 +17,39 @@ pytestmark = pytest.mark.django_db
 QUEUE = reverse("retention:queue")
 
 
-def at_risk(owner=None, score=50, level="medium", **kwargs) -> CustomerRisk:
+def reason(key="complaints", contribution=23, strength=0.8, **evidence) -> dict:
+    """One stored reason, in the format the nightly job writes."""
+    return {
+        "key": key,
+        "strength": strength,
+        "contribution": contribution,
+        "flagged": strength >= 0.5 and contribution > 0,
+        "evidence": evidence,
+    }
+
+
+def complaints(contribution=23) -> dict:
+    last = (timezone.localdate() - timedelta(days=3)).isoformat()
+    return reason("complaints", contribution, count=2, last=last)
+
+
+def at_risk(
+    owner=None, score=50, level="medium", expected_loss=None, flags=None, **kwargs
+) -> CustomerRisk:
+    """An open case; its value at risk is score % of the plan's value unless given."""
     customer = CustomerFactory(owner=owner, **kwargs)
     today = timezone.localdate()
+    value = Decimal(customer.monthly_value)
+    if expected_loss is None:
+        expected_loss = (value * score / 100).quantize(Decimal("0.01"))
     return CustomerRisk.objects.create(
         customer=customer,
         score=score,
         level=level,
-        flags=[
-            {
-                "key": "complaints",
-                "weight": 25,
-                "contribution": 50.0,
-                "evidence": {"count": 2, "window": 90},
-            }
-        ],
+        base=10,
+        value=value,
+        expected_loss=expected_loss,
+        flags=[complaints()] if flags is None else flags,
         computed_for=today,
         level_since=today - timedelta(days=4),
     )
@@ -43,16 +63,67 @@ def queued(response) -> list[str]:
     return [row["customer"].name for row in response.context["rows"]]
 
 
-def test_queue_lists_medium_and_high_by_score_then_value(admin_client):
-    at_risk(score=40, name="Medium low value", monthly_value=10)
-    at_risk(score=40, name="Medium high value", monthly_value=500)
+def test_queue_lists_medium_and_high_by_value_at_risk(admin_client):
+    """Most money likely lost first: a 40 % risk on 500 a month (200) comes before a
+    90 % risk on 49 a month (44.10); low risk is not in the queue."""
+    at_risk(score=40, name="Medium small", monthly_value=10)
+    at_risk(score=40, name="Medium large", monthly_value=500)
     at_risk(score=90, level="high", name="High")
     at_risk(score=10, level="low", name="Low")
     response = admin_client.get(QUEUE)
-    assert queued(response) == ["High", "Medium high value", "Medium low value"]
-    html = response.content.decode()
-    assert "2 complaint(s) or negative interaction(s) in 90 days." in html
+    assert queued(response) == ["Medium large", "High", "Medium small"]
     assert response.context["rows"][0]["days_at_risk"] == 4
+
+
+def test_equal_value_at_risk_goes_by_probability_then_plan_value(admin_client):
+    at_risk(score=40, expected_loss=Decimal("20.00"), name="Less likely", monthly_value=50)
+    at_risk(score=80, expected_loss=Decimal("20.00"), name="More likely", monthly_value=25)
+    at_risk(score=40, expected_loss=Decimal("20.00"), name="Larger plan", monthly_value=60)
+    assert queued(admin_client.get(QUEUE)) == ["More likely", "Larger plan", "Less likely"]
+
+
+def test_the_same_score_is_ordered_by_expected_loss(admin_client):
+    at_risk(score=60, expected_loss=Decimal("12.00"), name="Smaller loss")
+    at_risk(score=60, expected_loss=Decimal("300.00"), name="Larger loss")
+    assert queued(admin_client.get(QUEUE)) == ["Larger loss", "Smaller loss"]
+
+
+def test_the_order_is_not_the_order_of_creation(admin_client):
+    """Ids rise with creation; the queue follows the values, not the ids."""
+    losses = ["5.00", "90.00", "0.50", "42.00", "17.25"]
+    for index, loss in enumerate(losses):
+        at_risk(score=50, expected_loss=Decimal(loss), name=f"Case {index}")
+    names = queued(admin_client.get(QUEUE))
+    ids = [row["risk"].customer_id for row in admin_client.get(QUEUE).context["rows"]]
+    assert names == ["Case 1", "Case 3", "Case 4", "Case 0", "Case 2"]
+    assert ids != sorted(ids)
+
+
+def test_a_row_shows_value_at_risk_probability_and_the_top_two_reasons(admin_client):
+    at_risk(
+        score=54,
+        expected_loss=Decimal("26.46"),
+        name="Ada",
+        flags=[
+            complaints(contribution=23),
+            reason("service_requests", 12, count=4),
+            reason("renewal_no_contact", 5, renewal="2099-01-01"),
+            reason("repeat_buying", -8, strength=0.9, days=12),
+        ],
+    )
+    response = admin_client.get(QUEUE)
+    html = response.content.decode()
+    row = response.context["rows"][0]
+    assert [flag["key"] for flag in row["flags"]] == ["complaints", "service_requests"]
+    assert "26.46</strong>/month" in html
+    assert ">54 %</span>" in html
+    why = re.search(r'data-testid="why">(.*?)</td>', html).group(1)
+    assert "Complaints or negative feedback <span" in why and "+23 pts" in why
+    assert "Many service requests <span" in why and "+12 pts" in why
+    # The reason itself is in a title; the third reason and the one lowering risk are left out.
+    assert 'title="2 complaints or negative interactions in the window, the last ' in why
+    assert "+5 pts" not in why and "8 pts" not in why
+    assert "Value at risk" in html
 
 
 def test_account_manager_sees_own_customers_by_default(manager_client, manager, other_manager):

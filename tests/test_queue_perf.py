@@ -1,11 +1,16 @@
 """The queue after the perf work: count and rows from two queries agree, and each
 row's action forms (rendered once per page, then stamped) act on that row."""
 
+import re
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
+from customers.models import Customer
+from retention.models import CustomerRisk
 from retention.risk import queue
 from retention.risk.views import CaseActions
 
@@ -69,3 +74,53 @@ def test_each_row_acts_on_its_own_customer(admin_client, manager):
     assert f'action="{action(owned.customer, "claim")}"' not in html
     assert str(CaseActions.PLACEHOLDER) not in html
     assert html.count('name="csrfmiddlewaretoken"') >= 2 * 4
+
+
+@pytest.fixture
+def postgres():
+    if connection.vendor != "postgresql":
+        pytest.skip("needs PostgreSQL: the plan of the queue's page is PostgreSQL's")
+
+
+def test_page_one_reads_the_open_cases_index_in_queue_order(postgres):
+    """Page 1 walks risk_open_cases_idx (value at risk, then score) and sorts only the
+    rows that tie on both: no sort of every open case (README, "The nightly recompute
+    and the at-risk queue")."""
+    today = timezone.localdate()
+    customers = Customer.objects.bulk_create(
+        Customer(
+            name=f"Customer {n}",
+            email=f"c{n}@example.org",
+            status=Customer.Status.ACTIVE,
+            monthly_value=Decimal(10 + n % 300),
+        )
+        for n in range(4000)
+    )
+    CustomerRisk.objects.bulk_create(
+        CustomerRisk(
+            customer=customer,
+            score=score,
+            level="high" if score >= 67 else "medium" if score >= 33 else "low",
+            value=customer.monthly_value,
+            expected_loss=(customer.monthly_value * score / 100).quantize(Decimal("0.01")),
+            computed_for=today,
+            level_since=today,
+        )
+        for n, customer in enumerate(customers)
+        for score in [(n * 37) % 100]
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(f"ANALYZE {Customer._meta.db_table}")
+        cursor.execute(f"ANALYZE {CustomerRisk._meta.db_table}")
+    sql, params = queue.open_cases()[:25].query.sql_with_params()
+
+    with queue.serial_plans(), connection.cursor() as cursor:
+        cursor.execute(f"EXPLAIN {sql}", params)
+        plan = "\n".join(row[0] for row in cursor.fetchall())
+
+    assert "Index Scan using risk_open_cases_idx" in plan, plan
+    sorts = re.findall(r"->\s+(\w+ )?Sort\b", plan)
+    assert sorts == ["Incremental "], plan
+    assert (
+        "Presorted Key: retention_customerrisk.expected_loss, retention_customerrisk.score" in plan
+    )

@@ -1,19 +1,24 @@
-"""Customers with known histories get exactly the flags, scores and levels expected."""
+"""Customers with known histories get the strengths, probabilities and reasons expected."""
 
+import io
 from datetime import timedelta
+from decimal import Decimal
 
+import numpy as np
 import pytest
+from django.core.management import call_command
 from django.utils import timezone
 
 from customers.models import Customer
 from retention.models import (
     CustomerRisk,
     Notification,
+    RiskConfig,
     RiskEvent,
     RiskSnapshot,
     SignalSetting,
 )
-from retention.risk import planning, scoring
+from retention.risk import model, planning, scoring
 from retention.risk.backtest import backtest
 from retention.risk.panels import describe_flags
 
@@ -21,30 +26,50 @@ from .factories import CustomerFactory, InteractionFactory
 
 pytestmark = pytest.mark.django_db
 
-# Default weights: inactivity 25, complaints 25, service_requests 15,
-# discount_near_renewal 20, renewal_no_contact 20, cancellation 40.
-
 
 def today():
     return timezone.localdate()
 
 
-def days_ago(days: int):
+def days_ago(days: float):
     return timezone.now() - timedelta(days=days)
 
 
 def old_customer(**kwargs) -> Customer:
-    """A customer for two years, no renewal date unless given."""
+    """A shop's customer for two years: no plan or renewal date unless given."""
     kwargs.setdefault("customer_since", today() - timedelta(days=730))
+    kwargs.setdefault("plan", "")
+    kwargs.setdefault("monthly_value", 0)
     customer = CustomerFactory(renewal_date=kwargs.pop("renewal_date", None), **kwargs)
     Customer.objects.filter(pk=customer.pk).update(created_at=timezone.now() - timedelta(days=730))
     return customer
 
 
-def interact(customer, days: int, kind: str = "call", **kwargs):
+def interact(customer, days: float, kind: str = "call", **kwargs):
     if kind == "purchase":
         kwargs.setdefault("amount", 10)
     return InteractionFactory(customer=customer, kind=kind, occurred_at=days_ago(days), **kwargs)
+
+
+def buyer(every: int, silent: int, times: int = 8, **kwargs) -> Customer:
+    """Bought every `every` days, the last time `silent` days ago."""
+    customer = old_customer(**kwargs)
+    for n in range(times):
+        interact(customer, silent + n * every, kind="purchase")
+    return customer
+
+
+def strengths(as_of=None) -> dict[int, dict[str, float | None]]:
+    """Every scored customer's strength per signal (None: no data), as the job sees them."""
+    config = planning.load_configuration()
+    scores = scoring.assess_chunk(as_of or today(), 0, 10**9, config)
+    return {
+        int(pk): {
+            key: (None if np.isnan(value) else float(value))
+            for key, value in zip(scores.features.keys, scores.features.strengths[i], strict=True)
+        }
+        for i, pk in enumerate(scores.ids)
+    }
 
 
 def assessed(customer) -> CustomerRisk:
@@ -52,260 +77,292 @@ def assessed(customer) -> CustomerRisk:
     return CustomerRisk.objects.get(customer=customer)
 
 
-def flag_keys(customer_risk: CustomerRisk) -> list[str]:
-    return sorted(flag["key"] for flag in customer_risk.flags)
+def reasons_of(customer) -> dict[str, dict]:
+    risk = CustomerRisk.objects.get(customer=customer)
+    return {flag["key"]: flag for flag in describe_flags(risk.flags)}
 
 
-class TestEachSignalAlone:
-    def test_a_healthy_regular_customer_has_no_flags(self):
-        customer = old_customer()
-        for day in (5, 20, 35, 50):
-            interact(customer, day)
-        result = assessed(customer)
-        assert flag_keys(result) == [] and result.score == 0 and result.level == "low"
+class TestSilence:
+    def test_within_their_own_rhythm_silence_is_zero(self):
+        regular = buyer(every=10, silent=10)  # exactly one usual gap: not yet silent
+        assert strengths()[regular.pk]["silence"] == 0.0
 
-    def test_inactivity_relative_to_the_customers_own_rhythm(self):
-        # Contact every 10 days, then silence for 40 days: 4x the usual gap (limit 3x = 30).
-        customer = old_customer()
-        for day in (40, 50, 60, 70, 80):
-            interact(customer, day)
-        result = assessed(customer)
-        assert flag_keys(result) == ["inactivity"]
-        evidence = result.flags[0]["evidence"]
-        assert evidence["usual_gap"] == 10.0 and evidence["limit"] == 30
-        assert evidence["since"] == (today() - timedelta(days=40)).isoformat()
-        [flag] = describe_flags(result.flags)
-        assert flag["reason"] == "No contact for 40 days; usually every 10.0 days."
+    def test_silence_grows_smoothly_against_their_own_rhythm(self):
+        a, b, c = buyer(every=10, silent=15), buyer(every=10, silent=30), buyer(every=10, silent=90)
+        found = strengths()
+        assert 0 < found[a.pk]["silence"] < found[b.pk]["silence"] < found[c.pk]["silence"] < 1
 
-    @pytest.mark.parametrize("silent_days, flagged", [(30, False), (31, True)])
-    def test_inactivity_boundary_is_exclusive(self, silent_days, flagged):
-        customer = old_customer()
-        for step in range(5):
-            interact(customer, silent_days + 10 * step)
-        assert (flag_keys(assessed(customer)) == ["inactivity"]) is flagged
+    def test_a_loyal_buyer_pausing_long_is_not_as_silent_as_a_weekly_one(self):
+        monthly, weekly = buyer(every=60, silent=70), buyer(every=7, silent=70)
+        found = strengths()
+        assert found[monthly.pk]["silence"] < found[weekly.pk]["silence"]
 
-    @pytest.mark.parametrize("silent_days, flagged", [(60, False), (61, True)])
-    def test_without_a_rhythm_the_window_applies(self, silent_days, flagged):
-        customer = old_customer()
-        interact(customer, silent_days)  # one contact: no rhythm
-        assert ("inactivity" in flag_keys(assessed(customer))) is flagged
+    def test_one_time_buyers_have_their_own_signal_graded_by_days(self):
+        recent, lapsed = old_customer(), old_customer()
+        interact(recent, 61, kind="purchase")
+        interact(lapsed, 270, kind="purchase")
+        found = strengths()
+        assert found[recent.pk]["silence"] is None  # no rhythm yet
+        assert 0 < found[recent.pk]["silence_new"] < found[lapsed.pk]["silence_new"]
+        scoring.compute_all(today())
+        assert (
+            CustomerRisk.objects.get(customer=lapsed).score
+            > CustomerRisk.objects.get(customer=recent).score
+        )
 
-    def test_complaints_and_negative_feedback(self):
-        customer = old_customer()
-        interact(customer, 5, kind="complaint", subject="Broken again")
-        result = assessed(customer)
-        assert flag_keys(result) == ["complaints"]
-        assert result.flags[0]["evidence"] == {"count": 1, "window": 90}
+    def test_outbound_contact_does_not_count_as_the_customer_being_active(self):
+        customer = buyer(every=10, silent=60)
+        interact(customer, 1, kind="email", direction="outbound")
+        assert strengths()[customer.pk]["silence"] > 0.9
 
-    def test_negative_sentiment_counts_as_negative_feedback(self):
-        customer = old_customer()
-        interact(customer, 5, kind="call", sentiment="negative")
-        assert flag_keys(assessed(customer)) == ["complaints"]
+    def test_repeat_buying_lowers_the_risk(self):
+        loyal, once = buyer(every=20, silent=20, times=12), old_customer()
+        interact(once, 20, kind="purchase")
+        scoring.compute_all(today())
+        assert reasons_of(loyal)["repeat_buying"]["contribution"] < 0
+        assert (
+            CustomerRisk.objects.get(customer=loyal).score
+            < CustomerRisk.objects.get(customer=once).score
+        )
 
-    def test_a_complaint_outside_the_window_is_forgotten(self):
-        customer = old_customer()
-        interact(customer, 95, kind="complaint")
-        for day in (3, 13, 23, 33, 43):
-            interact(customer, day)
-        assert flag_keys(assessed(customer)) == []
 
-    @pytest.mark.parametrize("requests, flagged", [(2, False), (3, True)])
-    def test_service_requests_threshold(self, requests, flagged):
-        customer = old_customer()
-        for index in range(requests):
-            interact(customer, 2 + index, kind="service_request")
-        assert (flag_keys(assessed(customer)) == ["service_requests"]) is flagged
+class TestSignalsWithoutData:
+    def test_a_kind_never_logged_has_no_data_for_anyone(self):
+        customer = buyer(every=10, silent=5)
+        found = strengths()[customer.pk]
+        for key in ("complaints", "open_ticket", "cancellation", "service_requests"):
+            assert found[key] is None, key
 
-    @pytest.mark.parametrize("days_to_renewal, flagged", [(60, True), (61, False), (-10, True)])
-    def test_discount_request_near_renewal(self, days_to_renewal, flagged):
-        customer = old_customer(renewal_date=today() + timedelta(days=days_to_renewal))
-        interact(customer, 3, kind="discount_request")
-        assert ("discount_near_renewal" in flag_keys(assessed(customer))) is flagged
+    def test_once_the_business_logs_complaints_everyone_has_data(self):
+        calm, angry = buyer(every=10, silent=5), buyer(every=10, silent=5)
+        interact(angry, 3, kind="complaint")
+        found = strengths()
+        assert found[calm.pk]["complaints"] == 0.0
+        assert found[angry.pk]["complaints"] > 0.5
+
+    def test_no_data_adds_nothing_to_the_score(self):
+        customer = buyer(every=10, silent=5)
+        before = assessed(customer).score
+        other = buyer(every=10, silent=5)
+        interact(other, 2, kind="cancellation")  # now cancellations have data, 0 for customer
+        assert assessed(customer).score == before
+
+
+class TestComplaints:
+    def test_recent_and_more_complaints_weigh_more(self):
+        one_old, one_new, three = (buyer(every=10, silent=5) for _ in range(3))
+        interact(one_old, 80, kind="complaint")
+        interact(one_new, 2, kind="complaint")
+        for days in (2, 5, 9):
+            interact(three, days, kind="complaint")
+        found = strengths()
+        assert found[one_old.pk]["complaints"] < found[one_new.pk]["complaints"]
+        assert found[one_new.pk]["complaints"] < found[three.pk]["complaints"]
+
+    @pytest.mark.parametrize(("open_days", "strong"), [(7, False), (8, True), (30, True)])
+    def test_a_complaint_open_longer_than_the_threshold(self, open_days, strong):
+        customer = buyer(every=10, silent=5)
+        interact(customer, open_days - 0.01, kind="complaint")  # just under N days ago
+        value = strengths()[customer.pk]["open_ticket"]
+        assert (value > 0) is strong
+
+    def test_a_resolved_complaint_is_not_open_but_was_open_before_it_was_resolved(self):
+        customer = buyer(every=10, silent=5, times=20)
+        complaint = interact(customer, 40, kind="complaint")
+        complaint.resolved_at = days_ago(10)
+        complaint.save()
+        assert strengths()[customer.pk]["open_ticket"] == 0.0
+        twenty_days_ago = today() - timedelta(days=20)
+        assert strengths(twenty_days_ago)[customer.pk]["open_ticket"] > 0
+
+
+class TestProbabilityAndReasons:
+    def test_reasons_add_up_to_the_score(self):
+        customers = [buyer(every=e, silent=s) for e, s in ((10, 40), (30, 5), (7, 200))]
+        interact(customers[0], 3, kind="complaint")
+        interact(customers[1], 20, kind="service_request")
+        scoring.compute_all(today())
+        for customer in customers:
+            risk = CustomerRisk.objects.get(customer=customer)
+            total = risk.base + sum(flag["contribution"] for flag in risk.flags)
+            assert total == risk.score
+            assert risk.flags == sorted(risk.flags, key=lambda f: -f["contribution"])
+
+    def test_one_signal_alone_is_exactly_its_share(self):
+        weights = planning.Weights(-1.0, {"a": 2.0})
+        explained = model.Explained(np.array([[1.0], [np.nan]]), ["a"], weights)
+        assert list(explained.score) == [73, 27]  # sigmoid(1) and sigmoid(-1)
+        assert list(explained.points[:, 0]) == [46, 0]
+        assert list(explained.base) == [27, 27]
 
     @pytest.mark.parametrize(
-        "days_to_renewal, last_contact, flagged",
-        [(30, 30, True), (31, 30, False), (30, 29, False), (0, 45, True)],
+        ("score", "level"), [(32, "low"), (33, "medium"), (66, "medium"), (67, "high")]
     )
-    def test_renewal_near_with_no_recent_contact(self, days_to_renewal, last_contact, flagged):
-        customer = old_customer(renewal_date=today() + timedelta(days=days_to_renewal))
-        interact(customer, last_contact)
-        assert ("renewal_no_contact" in flag_keys(assessed(customer))) is flagged
+    def test_levels_are_probability_bands(self, score, level):
+        config = planning.load_configuration()
+        assert planning.level_for(score, config) == level
+        assert scoring.LEVELS[model.levels(np.array([score]), config)[0]] == level
 
-    def test_reasons_say_the_days_as_a_reader_would(self):
-        def reasons(customer):
-            flags = describe_flags(assessed(customer).flags)
-            return {flag["key"]: flag["reason"] for flag in flags}
+    def test_editable_bands(self):
+        RiskConfig.objects.update_or_create(pk=1, defaults={"medium_from": 10, "high_from": 20})
+        customer = buyer(every=10, silent=35)
+        assert assessed(customer).level == "high"
 
-        renewing = old_customer(renewal_date=today() + timedelta(days=1))
-        interact(renewing, 40, kind="discount_request")
-        assert reasons(renewing) == {
-            "discount_near_renewal": "1 discount or contract-change request(s); renewal in 1 day.",
-            "renewal_no_contact": "Renewal in 1 day, last contact 40 days ago.",
-        }
-        leaving = old_customer()
-        interact(leaving, 20)
-        interact(leaving, 0, kind="cancellation")
-        assert reasons(leaving) == {"cancellation": "Asked to cancel or not renew today."}
-
-    def test_cancellation_forces_high(self):
-        customer = old_customer()
-        for day in (3, 13, 23):
-            interact(customer, day)
-        interact(customer, 1, kind="cancellation")
-        result = assessed(customer)
-        assert flag_keys(result) == ["cancellation"]
-        assert result.level == "high"
-
-
-class TestScoring:
-    def test_no_interactions_and_new_customer_has_no_score(self):
-        customer = CustomerFactory(customer_since=today())
-        result = assessed(customer)
-        assert result.score is None and result.level == "low" and result.flags == []
-
-    def test_no_interactions_ever_for_an_old_customer_is_inactivity_with_renormalised_weights(self):
-        customer = old_customer()
-        result = assessed(customer)
-        # Only inactivity has data (no history, no renewal date): it carries the whole score.
-        assert flag_keys(result) == ["inactivity"]
-        assert result.flags[0]["evidence"]["never"] is True
-        assert result.flags[0]["contribution"] == 100.0
-        assert result.score == 100 and result.level == "high"
-
-    def test_combination_adds_contributions(self):
-        customer = old_customer()
-        interact(customer, 1, kind="complaint")
-        for day in (2, 3, 4):
-            interact(customer, day, kind="service_request")
-        result = assessed(customer)
-        # Data: inactivity 25, complaints 25, service 15, cancellation 40 = 105.
-        assert flag_keys(result) == ["complaints", "service_requests"]
-        assert result.score == round(100 * 25 / 105 + 100 * 15 / 105)
-        assert result.level == "medium"
-
-    def test_onboarding_customers_use_their_own_weights(self):
-        customer = old_customer(status=Customer.Status.ONBOARDING)
-        for day in (1, 2, 3):
-            interact(customer, day, kind="service_request")
-        result = assessed(customer)
-        # Onboarding weights: inactivity 35, complaints 25, service 20, cancellation 40.
-        assert result.flags[0]["contribution"] == round(100 * 20 / 120, 1)
-
-    def test_admin_settings_change_the_result(self):
-        customer = old_customer()
-        interact(customer, 1, kind="complaint")
-        planning.ensure_signal_settings()
-        SignalSetting.objects.filter(key="complaints").update(threshold=2)
-        assert flag_keys(assessed(customer)) == []
-
-    def test_churned_and_archived_customers_are_not_scored(self):
-        churned = old_customer(status=Customer.Status.CHURNED)
-        archived = old_customer(archived_at=timezone.now())
+    def test_the_score_ranks_with_many_distinct_values(self):
+        for n in range(30):
+            buyer(every=5 + n, silent=3 * n + 1)
         scoring.compute_all(today())
-        assert not CustomerRisk.objects.filter(customer__in=[churned, archived]).exists()
+        scores = set(CustomerRisk.objects.values_list("score", flat=True))
+        assert len(scores) >= 15
+
+    def test_a_cancellation_makes_the_risk_high(self):
+        customer = buyer(every=10, silent=5)
+        interact(customer, 2, kind="cancellation")
+        assert assessed(customer).level == "high"
+
+    def test_reasons_count_days_to_the_date_the_score_is_for(self):
+        customer = buyer(every=10, silent=48)
+        scoring.compute_all(today())
+        silence = reasons_of(customer)["silence"]
+        assert silence["reason"] == "No activity for 48 days; usually every 10 days."
+        [past] = describe_flags([silence], as_of=today() - timedelta(days=8))
+        assert past["reason"] == "No activity for 40 days; usually every 10 days."
+
+    def test_disabled_signal_and_settings_change_the_result(self):
+        customer = buyer(every=10, silent=5)
+        interact(customer, 3, kind="complaint")
+        with_complaint = assessed(customer).score
+        planning.ensure_signal_settings()
+        SignalSetting.objects.filter(key="complaints").update(enabled=False)
+        assert assessed(customer).score < with_complaint
+
+    def test_value_at_risk_is_probability_times_value(self):
+        plan = buyer(every=10, silent=60, monthly_value=Decimal("300"))
+        shop = buyer(every=30, silent=5, times=12)  # 12 x 10 in the last year: 10 a month
+        scoring.compute_all(today())
+        for customer, value in ((plan, Decimal("300")), (shop, Decimal("10"))):
+            risk = CustomerRisk.objects.get(customer=customer)
+            assert risk.value == value
+            assert abs(risk.expected_loss - value * risk.score / 100) <= value / 100
+
+    def test_expected_next_purchase_follows_the_rhythm(self):
+        customer = buyer(every=30, silent=10, times=6)
+        risk = assessed(customer)
+        assert risk.expected_purchase_on == today() + timedelta(days=20)
+        assert assessed(old_customer()).expected_purchase_on is None
+
+
+class TestWhoIsScored:
+    def test_churned_and_archived_customers_are_not_scored_today(self):
+        churned = buyer(every=10, silent=5, status="churned", churned_on=today())
+        archived = buyer(every=10, silent=5)
+        Customer.objects.filter(pk=archived.pk).update(archived_at=timezone.now())
+        found = strengths()
+        assert churned.pk not in found and archived.pk not in found
+
+    def test_imported_history_is_scored_for_a_past_date(self):
+        """created_at is the import time; the relationship began at the first purchase."""
+        customer = CustomerFactory(customer_since=None, status="active")
+        for days in (400, 370, 340, 310):
+            interact(customer, days, kind="purchase")
+        assert customer.created_at > days_ago(1)
+        assert customer.pk in strengths(today() - timedelta(days=300))
+        assert customer.pk not in strengths(today() - timedelta(days=401))
+
+    def test_customers_who_churned_later_are_scored_as_they_were(self):
+        customer = buyer(every=10, silent=5, status="churned", churned_on=today() - timedelta(5))
+        assert customer.pk in strengths(today() - timedelta(days=30))
+        assert customer.pk not in strengths(today() - timedelta(days=4))
+
+
+class TestPastDates:
+    def test_a_past_date_writes_only_that_dates_history(self, manager):
+        customer = buyer(every=10, silent=100, owner=manager)
+        past = today() - timedelta(days=30)
+        out = io.StringIO()
+        call_command("compute_risk", "--as-of", past.isoformat(), stdout=out)
+        assert "written to that date's history only" in out.getvalue()
+        assert not CustomerRisk.objects.exists()
+        assert not RiskEvent.objects.exists() and not Notification.objects.exists()
+        snapshot = RiskSnapshot.objects.get(customer=customer, as_of=past)
+        assert snapshot.score is not None and snapshot.score > 0
+
+    def test_a_past_date_after_today_leaves_the_current_risk_as_it_is(self):
+        customer = buyer(every=10, silent=100)
+        scoring.compute_all(today())
+        current = CustomerRisk.objects.get(customer=customer)
+        events = RiskEvent.objects.count()
+        scoring.compute_all(today() - timedelta(days=60))
+        again = CustomerRisk.objects.get(customer=customer)
+        assert (again.score, again.computed_for, again.flags) == (
+            current.score,
+            current.computed_for,
+            current.flags,
+        )
+        assert RiskEvent.objects.count() == events
+        past = RiskSnapshot.objects.get(customer=customer, as_of=today() - timedelta(days=60))
+        assert past.score < current.score  # 40 days silent then, 100 now
 
     def test_as_of_reads_only_data_up_to_that_date(self):
-        customer = old_customer()
-        for day in (40, 50, 60, 70, 80):
-            interact(customer, day)
-        interact(customer, 5, kind="complaint")
-        past = today() - timedelta(days=30)
-        assessments = scoring.assess_chunk(
-            past, customer.pk, customer.pk + 1, planning.load_configuration()
-        )
-        assert [f.key for f in assessments[0].flags] == []  # 10 days silent then, no complaint yet
+        customer = buyer(every=10, silent=50)
+        interact(customer, 1, kind="purchase")
+        then = strengths(today() - timedelta(days=2))[customer.pk]["silence"]
+        now = strengths()[customer.pk]["silence"]
+        assert then > 0.5 and now == 0.0
 
 
 class TestRecompute:
-    def test_rerunning_the_same_day_changes_nothing(self):
-        customers = [old_customer() for _ in range(3)]
-        interact(customers[0], 1, kind="complaint")
+    def test_rerunning_the_same_day_writes_nothing(self, django_assert_max_num_queries):
+        for n in range(5):
+            buyer(every=10, silent=10 * n + 5)
         first = scoring.compute_all(today())
-        rows = list(CustomerRisk.objects.order_by("pk").values())
-        counts = (
-            RiskSnapshot.objects.count(),
-            RiskEvent.objects.count(),
-            Notification.objects.count(),
-        )
-        second = scoring.compute_all(today())
-        assert first.changed == 3 and second.changed == 0
-        assert list(CustomerRisk.objects.order_by("pk").values()) == rows
-        assert (
-            RiskSnapshot.objects.count(),
-            RiskEvent.objects.count(),
-            Notification.objects.count(),
-        ) == counts
+        assert first.changed == 5
+        again = scoring.compute_all(today())
+        assert again.changed == 0 and again.rose == 0
+        assert RiskSnapshot.objects.count() == 5
 
     def test_chunks_cover_every_customer_once(self):
-        customers = [old_customer() for _ in range(7)]
+        customers = [buyer(every=10, silent=5, times=2) for _ in range(7)]
         outcome = scoring.compute_all(today(), chunk_size=3)
         assert outcome.seen == 7
         assert CustomerRisk.objects.filter(customer__in=customers).count() == 7
 
     def test_a_rise_is_in_the_timeline_and_notifies_the_owner(self, admin_client, manager):
-        customer = old_customer(owner=manager)
-        for day in (3, 13, 23):
-            interact(customer, day)
-        assert assessed(customer).level == "low"
+        customer = buyer(every=10, silent=5, owner=manager)
+        scoring.compute_all(today())
         interact(customer, 1, kind="cancellation")
-        assert assessed(customer).level == "high"
-        event = RiskEvent.objects.get(customer=customer, kind=RiskEvent.Kind.LEVEL_UP)
-        assert (event.from_level, event.to_level) == ("low", "high")
-        notice = Notification.objects.get(recipient=manager)
-        assert customer.name in notice.message and "high" in notice.message
+        scoring.compute_all(today())
+        event = RiskEvent.objects.get(customer=customer, kind="level_up")
+        assert event.to_level == "high" and "cancellation" in event.summary
+        [notice] = Notification.objects.filter(recipient=manager)
+        assert "likely to be lost within 90 days" in notice.message
         html = admin_client.get(customer.get_absolute_url()).content.decode()
         assert "Risk Low → High" in html
-        assert "Asked to cancel or not renew" in html  # the flag's reason on the risk card
+        assert "Asked to cancel or not renew 1 day ago." in html  # the reason on the risk card
 
-    def test_history_keeps_one_row_per_day_with_contributions(self):
-        customer = old_customer()
-        interact(customer, 1, kind="complaint")
-        scoring.compute_all(today())
-        scoring.compute_all(today())
-        snapshot = RiskSnapshot.objects.get(customer=customer)
-        assert set(snapshot.contributions) == {"complaints"}
-
-    def test_a_night_with_nothing_new_rewrites_nothing_and_the_reason_counts_on(self, monkeypatch):
-        customer = old_customer()
-        for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
-            interact(customer, day)
-        scoring.compute_all(today())
-        stored = CustomerRisk.objects.get(customer=customer)
-        # The next night: still flagged for the same reason, nothing to write ...
-        assert scoring.compute_all(today() + timedelta(days=1)).changed == 0
-        assert CustomerRisk.objects.get(customer=customer).computed_for == stored.computed_for
-        # ... and the reason, read the next day, counts the extra day.
-        tomorrow = timezone.now() + timedelta(days=1)
-        monkeypatch.setattr(timezone, "now", lambda: tomorrow)
-        [flag] = describe_flags(CustomerRisk.objects.get(customer=customer).flags)
-        assert flag["reason"] == "No contact for 41 days; usually every 10.0 days."
-
-    def test_history_grows_when_the_score_changes(self):
-        customer = old_customer()
-        for day in (40, 50, 60, 70, 80):  # every 10 days, silent for 40: inactivity
-            interact(customer, day)
-        scoring.compute_all(today())
-        scoring.compute_all(today() + timedelta(days=1))
-        assert RiskSnapshot.objects.filter(customer=customer).count() == 1  # same score
-        interact(customer, 0, kind="complaint")
-        scoring.compute_all(today() + timedelta(days=2))
-        history = list(
-            RiskSnapshot.objects.filter(customer=customer).values_list("as_of", "contributions")
-        )
-        assert [day for day, _ in history] == [today(), today() + timedelta(days=2)]
-        assert set(history[-1][1]) == {"complaints"}  # talked to, but complained
+    def test_customers_no_longer_scored_drop_to_low(self):
+        customer = buyer(every=10, silent=200)
+        assert assessed(customer).level != "low"
+        Customer.objects.filter(pk=customer.pk).update(status="churned", churned_on=today())
+        risk = assessed(customer)
+        assert (risk.level, risk.score, risk.flags) == ("low", None, [])
 
 
-def test_backtest_measures_precision_and_recall():
+def test_backtest_ranks_and_compares_with_the_baseline():
+    """Customers who stopped buying 100+ days ago did not come back; regular ones did."""
     as_of = today() - timedelta(days=100)
-    flagged_and_lost = old_customer()
-    interact(flagged_and_lost, 101, kind="cancellation")
-    interact(flagged_and_lost, 105)
-    healthy = old_customer()
-    for day in (101, 110, 120, 50, 20):
-        interact(healthy, day)
-    report = backtest(as_of, horizon_days=90)
-    high = next(row for row in report.rows if row.name == "level: high")
-    assert report.customers == 2 and report.went_bad == 1
-    assert (high.flagged, high.hits, high.precision, high.recall) == (1, 1, 1.0, 1.0)
-    assert high.lift == 2.0
+    for n in range(40):
+        stopped = buyer(every=10, silent=130 + n)
+        regular = buyer(every=10, silent=2 + n % 5, times=30)
+        assert stopped.pk != regular.pk
+    for n in range(20):
+        once = old_customer()
+        interact(once, 150 + n, kind="purchase")
+    report = backtest(as_of, 90)
+    assert report["customers"] == 100
+    assert report["lost"] == 60  # the stopped and the one-time buyers
+    assert report["model"]["auc"] > 0.9
+    assert report["model"]["top20"]["precision"] == 1.0
+    assert set(report["baseline"]) >= {"auc", "top10", "top20"}
+    assert len(report["calibration"]) == 10
+    assert not CustomerRisk.objects.exists() and not RiskSnapshot.objects.exists()

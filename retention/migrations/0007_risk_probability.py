@@ -14,6 +14,10 @@ def probability_bands(apps, schema_editor):
     RiskConfig.objects.filter(medium_from=30, high_from=60).update(medium_from=33, high_from=67)
     apps.get_model("retention", "SignalSetting").objects.filter(key="inactivity").delete()
     apps.get_model("retention", "CustomerRisk").objects.update(flags=[], fingerprint=0)
+    # Follow-up rules on the retired signal (the starter "We miss you") follow its successor.
+    apps.get_model("retention", "FollowUpRule").objects.filter(flag_key="inactivity").update(
+        flag_key="silence"
+    )
 
 
 class Migration(migrations.Migration):

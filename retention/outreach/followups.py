@@ -13,7 +13,7 @@ from datetime import date, datetime, timedelta
 
 from django.core.exceptions import ValidationError
 from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.db.models import DateField, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -32,17 +32,28 @@ from .events import emails_queued
 from .models import EmailTemplate, EmailUnsubscribe, FollowUpRule, OutgoingEmail
 from .outbox import email_queue
 
-WIN_BACK_GRACE_DAYS = 7  # a missed night still finds customers churned a few days earlier
+# Triggers that fire on a day after an event (churn, a missed purchase) match for this
+# many days, so a missed night still finds the customer; the key keeps it to one email.
+GRACE_DAYS = 7
 
 
-def _customers_with_flag(key: str) -> QuerySet:
+def _customers_with_flag(key: str) -> QuerySet | list[int]:
+    """Customers whose current reasons include `key`, flagged (strong and adding risk).
+
+    A reason that is there but weak, or that lowers the risk, is not a flag: a
+    customer who complained once a year ago is not written an apology.
+    """
     risks = CustomerRisk.objects.all()
     if connection.features.supports_json_field_contains:
-        return risks.filter(flags__contains=[{"key": key}]).values("customer_id")
+        return risks.filter(flags__contains=[{"key": key, "flagged": True}]).values("customer_id")
     # SQLite: JSON containment is not supported; the text of the key is a fine pre-filter,
     # confirmed in Python.
     candidates = risks.filter(flags__icontains=f'"{key}"').values_list("customer_id", "flags")
-    return [cid for cid, flags in candidates if any(f.get("key") == key for f in flags)]
+    return [
+        cid
+        for cid, flags in candidates
+        if any(f.get("key") == key and f.get("flagged") is True for f in flags)
+    ]
 
 
 def rule_candidates(rule: FollowUpRule, as_of: date) -> QuerySet:
@@ -63,14 +74,33 @@ def rule_candidates(rule: FollowUpRule, as_of: date) -> QuerySet:
         return customers.filter(
             status=Customer.Status.CHURNED,
             churned_on__lte=latest,
-            churned_on__gt=latest - timedelta(days=WIN_BACK_GRACE_DAYS),
+            churned_on__gt=latest - timedelta(days=GRACE_DAYS),
         )
+    if rule.trigger == FollowUpRule.Trigger.PURCHASE_OVERDUE:
+        # Due `days_overdue` days after the day they would normally have bought again.
+        latest = as_of - timedelta(days=rule.days_overdue)
+        return customers.filter(
+            risk__expected_purchase_on__lte=latest,
+            risk__expected_purchase_on__gt=latest - timedelta(days=GRACE_DAYS),
+            archived_at__isnull=True,
+        ).exclude(status=Customer.Status.CHURNED)
     return customers.none()
 
 
-def rule_key(rule: FollowUpRule, customer_id: int, as_of: date, churned_on=None) -> str:
-    if rule.trigger == FollowUpRule.Trigger.WIN_BACK and churned_on:
-        return f"rule:{rule.pk}:customer:{customer_id}:churned:{churned_on.isoformat()}"
+# The date that makes one occurrence of a trigger: one email per churn, per missed purchase.
+EPISODE_FIELDS = {
+    FollowUpRule.Trigger.WIN_BACK: "churned_on",
+    FollowUpRule.Trigger.PURCHASE_OVERDUE: "risk__expected_purchase_on",
+}
+
+
+def rule_key(rule: FollowUpRule, customer_id: int, as_of: date, episode: date | None = None) -> str:
+    """The follow-up's idempotency key: per day, or per episode (`EPISODE_FIELDS`) where the
+    trigger stays true for several nights."""
+    if rule.trigger == FollowUpRule.Trigger.WIN_BACK and episode:
+        return f"rule:{rule.pk}:customer:{customer_id}:churned:{episode.isoformat()}"
+    if rule.trigger == FollowUpRule.Trigger.PURCHASE_OVERDUE and episode:
+        return f"rule:{rule.pk}:customer:{customer_id}:purchase_due:{episode.isoformat()}"
     return f"rule:{rule.pk}:customer:{customer_id}:{as_of.isoformat()}"
 
 
@@ -90,11 +120,14 @@ def queue_rule_followups(*, as_of: date | None = None, now: datetime | None = No
             status__in=ACTIVE_STATUSES,
             created_at__gte=now - timedelta(days=rule.repeat_after_days),
         ).values("customer_id")
-        rows = candidates.exclude(pk__in=recently).values_list("pk", "email", "churned_on")
-        for customer_id, email, churned_on in rows:
+        episode = EPISODE_FIELDS.get(rule.trigger)
+        rows = candidates.exclude(pk__in=recently).values_list(
+            "pk", "email", episode or Value(None, output_field=DateField())
+        )
+        for customer_id, email, day in rows:
             if customer_id in chosen:
                 continue  # an earlier (higher-priority) rule already writes to them
-            chosen[customer_id] = (rule, rule_key(rule, customer_id, as_of, churned_on), email)
+            chosen[customer_id] = (rule, rule_key(rule, customer_id, as_of, day), email)
     capped = capped_customers(list(chosen), now=now, rules=rules)
     wanted = {cid: value for cid, value in chosen.items() if cid not in capped}
     keys = [key for _rule, key, _email in wanted.values()]

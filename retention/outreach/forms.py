@@ -3,6 +3,7 @@
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.translation import gettext, ngettext
 from django.utils.translation import gettext_lazy as _
 
 from retention.risk import signals
@@ -98,12 +99,59 @@ class PreviewForm(forms.Form):
     body_html = forms.CharField(required=False)
 
 
-def flag_choices() -> list[tuple[str, str]]:
-    return [("", "—")] + [(key, signal.label) for key, signal in signals.registered().items()]
+def flag_choices(current: str = "") -> list[tuple[str, str]]:
+    """The registered risk signals by label; a rule's stored key that is no longer one
+    (a signal renamed or removed) is listed as such, so that its form shows what it was."""
+    registry = signals.registered()
+    choices = [("", "—")] + [(key, signal.label) for key, signal in registry.items()]
+    if current and current not in registry:
+        choices.append((current, _("%(key)s (no longer a risk signal)") % {"key": current}))
+    return choices
+
+
+def describe_trigger(rule: FollowUpRule) -> str:
+    """What a rule's trigger means, in words, for the list of rules (in the current language)."""
+    if rule.trigger == FollowUpRule.Trigger.LEVEL_RISE:
+        return gettext("Risk rises to %(level)s or higher") % {
+            "level": rule.get_min_level_display()
+        }
+    if rule.trigger == FollowUpRule.Trigger.FLAG:
+        signal = signals.registered().get(rule.flag_key)
+        if signal is None:
+            return gettext("Flagged: %(key)s (no longer a risk signal, so it matches nobody)") % {
+                "key": rule.flag_key
+            }
+        return gettext("Flagged: %(label)s") % {"label": signal.label}
+    if rule.trigger == FollowUpRule.Trigger.WIN_BACK:
+        days = rule.days_after_churn
+        return ngettext("%(days)s day after churning", "%(days)s days after churning", days) % {
+            "days": days
+        }
+    if rule.trigger == FollowUpRule.Trigger.PURCHASE_OVERDUE:
+        days = rule.days_overdue
+        return ngettext(
+            "%(days)s day past their usual next purchase",
+            "%(days)s days past their usual next purchase",
+            days,
+        ) % {"days": days}
+    return rule.get_trigger_display()
 
 
 class FollowUpRuleForm(forms.ModelForm):
-    flag_key = forms.ChoiceField(label=_("Risk flag"), required=False)
+    flag_key = forms.ChoiceField(
+        label=_("Risk flag"),
+        required=False,
+        help_text=_(
+            "For “a risk flag is present”: the reason that must flag the customer "
+            "(a strong reason that adds to their risk)."
+        ),
+    )
+
+    # The trigger each setting belongs to: asked for (and checked) only for it.
+    TRIGGER_SETTINGS = {
+        FollowUpRule.Trigger.WIN_BACK: "days_after_churn",
+        FollowUpRule.Trigger.PURCHASE_OVERDUE: "days_overdue",
+    }
 
     class Meta:
         model = FollowUpRule
@@ -113,6 +161,7 @@ class FollowUpRuleForm(forms.ModelForm):
             "flag_key",
             "min_level",
             "days_after_churn",
+            "days_overdue",
             "repeat_after_days",
             "template",
             "position",
@@ -121,15 +170,33 @@ class FollowUpRuleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        self.fields["flag_key"].choices = flag_choices()
-        self.fields["flag_key"].help_text = FollowUpRule._meta.get_field("flag_key").help_text
+        self.fields["flag_key"].choices = flag_choices(self.instance.flag_key)
+        for name in self.TRIGGER_SETTINGS.values():
+            self.fields[name].required = False
 
     def clean(self) -> dict:
         data = super().clean()
-        if data.get("trigger") == FollowUpRule.Trigger.FLAG and not data.get("flag_key"):
-            self.add_error("flag_key", _("Choose the risk flag that triggers this rule."))
-        if data.get("trigger") != FollowUpRule.Trigger.FLAG:
+        trigger = data.get("trigger")
+        key = data.get("flag_key")
+        if trigger == FollowUpRule.Trigger.FLAG and "flag_key" not in self.errors:
+            if not key:
+                self.add_error("flag_key", _("Choose the risk flag that triggers this rule."))
+            elif key not in signals.registered():
+                self.add_error(
+                    "flag_key",
+                    _("“%(key)s” is no longer a risk signal: choose one from the list.")
+                    % {"key": key},
+                )
+        if trigger != FollowUpRule.Trigger.FLAG:
             data["flag_key"] = ""
+        for setting_trigger, name in self.TRIGGER_SETTINGS.items():
+            if data.get(name) is not None or name in self.errors:
+                continue
+            if trigger == setting_trigger:
+                self.add_error(name, _("Enter the number of days for this trigger."))
+            else:
+                # Not this rule's trigger: keep what it had (or the default).
+                data[name] = getattr(self.instance, name)
         return data
 
 

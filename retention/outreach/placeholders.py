@@ -2,15 +2,16 @@
 
 A small registry: name → label (shown to staff next to the editor) and a function
 (customer) → str. This app registers the customer's own fields, the account
-manager and the unsubscribe link; other features register theirs (points balance,
-survey link, onboarding link) from RetentionConfig.ready():
+manager, the expected next purchase (from their risk row) and the unsubscribe link;
+other features register theirs (points balance, survey link, onboarding link) from
+RetentionConfig.ready():
 
     placeholders.register("points_balance", _("Points balance"), points_balance)
 
 The functions run while an email is rendered, inside the customer's language
 (`translation.override`), on a customer loaded with its company, owner and the
-owner's staff profile (retention.outreach.rendering.customers_for_rendering), so
-they should not query per call where they can avoid it.
+owner's staff profile (retention.outreach.rendering.customers_for_rendering; sending
+also loads the risk row), so they should not query per call where they can avoid it.
 """
 
 import functools
@@ -72,6 +73,15 @@ def _renewal_date(customer: Customer) -> str:
     return formats.date_format(customer.renewal_date, "DATE_FORMAT")
 
 
+def _expected_purchase_date(customer: Customer) -> str:
+    """The day by which the customer would normally have bought again (their risk row,
+    loaded with the customer when sending); empty without a buying rhythm."""
+    risk = getattr(customer, "risk", None)  # no risk row yet: RelatedObjectDoesNotExist
+    if risk is None or risk.expected_purchase_on is None:
+        return ""
+    return formats.date_format(risk.expected_purchase_on, "DATE_FORMAT")
+
+
 def link_url(route: str, token: str) -> str:
     """The absolute URL of a public link route taking one token (reversed once per process:
     rendering 10,000 emails should not resolve the URLconf 30,000 times)."""
@@ -97,13 +107,15 @@ BUILT_IN = [
     ("signature", _("Account manager's signature"), _signature),
     ("plan", _("Plan"), lambda customer: customer.plan),
     ("renewal_date", _("Renewal date"), _renewal_date),
+    ("expected_purchase_date", _("Usual next purchase by (date)"), _expected_purchase_date),
     ("business_name", _("Our business name"), lambda customer: settings.BUSINESS_NAME),
     ("unsubscribe_link", _("Unsubscribe link"), unsubscribe_url),
 ]
 
 
 def register_built_in() -> None:
-    """The customer's own fields, the account manager and the unsubscribe link; the other
-    features register their links and figures (onboarding/, loyalty/ placeholders.py)."""
+    """The customer's own fields, the account manager, the expected next purchase and the
+    unsubscribe link; the other features register their links and figures (onboarding/,
+    loyalty/ placeholders.py)."""
     for name, label, value in BUILT_IN:
         register(name, label, value)

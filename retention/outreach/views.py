@@ -32,6 +32,7 @@ from .forms import (
     SendFollowUpForm,
     SignatureForm,
     TranslationFormSet,
+    describe_trigger,
 )
 from .models import (
     EmailTemplate,
@@ -277,6 +278,7 @@ class RuleListView(StaffRequiredMixin, View):
         query.pop("page", None)
         context = {
             "page": page,
+            "rows": [{"rule": rule, "trigger": describe_trigger(rule)} for rule in page],
             "active": active,
             "q": term,
             "query": query.urlencode(),

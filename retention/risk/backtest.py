@@ -21,9 +21,9 @@ from sklearn.metrics import roc_auc_score
 from customers.models import Customer, Interaction
 
 from . import model, planning, scoring
-from .models import Backtest
 from .builtin_signals import ACTIVITY
 from .events import backtest_started
+from .models import Backtest
 from .signals import end_of_day
 
 MIN_CUSTOMERS = 50  # fewer with an outcome and the figures say nothing
@@ -93,18 +93,26 @@ def sample(
         scores = scoring.assess_chunk(as_of, *id_range, config, logged)
         chunk = scores.features
         lost = lost_within(chunk.ids, chunk.chunk["has_contract"], as_of, horizon_days, id_range)
-        parts.append((chunk.strengths, scores.explained.probability, chunk.days_since_contact, lost))
+        parts.append(
+            (chunk.strengths, scores.explained.probability, chunk.days_since_contact, lost)
+        )
         if on_chunk:
             on_chunk()
     if not parts:
         return Sample.empty(as_of, config.counted)
-    return Sample(as_of, config.counted, *(np.concatenate(column) for column in zip(*parts)))
+    return Sample(
+        as_of, config.counted, *(np.concatenate(column) for column in zip(*parts, strict=True))
+    )
 
 
 def _top(order: np.ndarray, lost: np.ndarray, share: float, base_rate: float) -> dict:
     count = max(1, round(len(order) * share))
     precision = float(lost[order[:count]].mean())
-    return {"count": count, "precision": precision, "lift": precision / base_rate if base_rate else None}
+    return {
+        "count": count,
+        "precision": precision,
+        "lift": precision / base_rate if base_rate else None,
+    }
 
 
 def _ranking(score: np.ndarray, lost: np.ndarray, base_rate: float) -> dict:
@@ -216,7 +224,9 @@ def run_backtest(backtest_row) -> None:
             progress=min(99, 100 * done // max(1, len(chunks)))
         )
 
-    report = figures(sample(backtest_row.as_of, backtest_row.horizon_days, config, chunks, progressed))
+    report = figures(
+        sample(backtest_row.as_of, backtest_row.horizon_days, config, chunks, progressed)
+    )
     report["horizon_days"] = backtest_row.horizon_days
     report["complete"] = horizon_complete(backtest_row.as_of, backtest_row.horizon_days)
     report["weight_set"] = config.weights.weight_set_id

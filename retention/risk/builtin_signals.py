@@ -5,8 +5,10 @@ chunk's columns (numpy: one definition gives the number and its evidence) and a
 describer that renders the stored evidence as a reason. `HISTORY` are the
 aggregates several signals share: recency, frequency, spend, the customer's rhythm.
 
-"Activity" is what the customer did: interactions other than notes and outbound
-contacts (a follow-up email we sent does not show that the customer is still here).
+"Activity" is what the customer did: purchases, complaints, requests and
+cancellations whatever their direction, and calls, emails and meetings unless
+outbound (a follow-up email we sent does not show that the customer is still here);
+never internal notes.
 """
 
 from datetime import datetime, timedelta
@@ -33,8 +35,16 @@ from .signals import (
 )
 
 Kind = Interaction.Kind
-ACTIVITY = ~Q(direction__in=[Interaction.Direction.OUTBOUND, Interaction.Direction.INTERNAL]) & ~Q(
-    kind=Kind.NOTE
+CUSTOMER_KINDS = [
+    Kind.PURCHASE,
+    Kind.COMPLAINT,
+    Kind.SERVICE_REQUEST,
+    Kind.DISCOUNT_REQUEST,
+    Kind.CANCELLATION,
+]
+ACTIVITY = Q(kind__in=CUSTOMER_KINDS) | (
+    ~Q(direction__in=[Interaction.Direction.OUTBOUND, Interaction.Direction.INTERNAL])
+    & ~Q(kind=Kind.NOTE)
 )
 PURCHASE = Q(kind=Kind.PURCHASE)
 RHYTHM_YEARS = 2
@@ -55,10 +65,14 @@ def history_aggregates(end: datetime) -> dict:
         "last_any": EpochDays(Max("occurred_at")),
         "last_activity": EpochDays(Max("occurred_at", filter=ACTIVITY)),
         "first_activity_2y": EpochDays(Min("occurred_at", filter=ACTIVITY & two_years)),
-        "activity_days_2y": Count(TruncDate("occurred_at"), distinct=True, filter=ACTIVITY & two_years),
+        "activity_days_2y": Count(
+            TruncDate("occurred_at"), distinct=True, filter=ACTIVITY & two_years
+        ),
         "last_purchase": EpochDays(Max("occurred_at", filter=PURCHASE)),
         "first_purchase_2y": EpochDays(Min("occurred_at", filter=PURCHASE & two_years)),
-        "purchase_days_2y": Count(TruncDate("occurred_at"), distinct=True, filter=PURCHASE & two_years),
+        "purchase_days_2y": Count(
+            TruncDate("occurred_at"), distinct=True, filter=PURCHASE & two_years
+        ),
         "spend_year": Cast(Sum("amount", filter=PURCHASE & year), FloatField()),
         "spend_recent": Cast(Sum("amount", filter=PURCHASE & recent), FloatField()),
         "spend_prior": Cast(Sum("amount", filter=PURCHASE & prior), FloatField()),
@@ -77,21 +91,22 @@ def usual_gap(chunk: Chunk, what: str = "activity") -> np.ndarray:
 
 
 def silent_days(chunk: Chunk) -> np.ndarray:
-    """Days since the last activity, or since the relationship began when there was none."""
+    """Whole days since the last activity, or since the relationship began without any."""
     last = chunk["history__last_activity"]
-    return chunk.end - np.where(np.isnan(last), chunk["start"], last)
+    return chunk.days_before_end(np.where(np.isnan(last), chunk["start"], last))
 
 
 # --- Silence, against the customer's own rhythm ---------------------------------------
 
 
 def _silence(chunk: Chunk, params: Params) -> Strength:
-    gap = np.maximum(usual_gap(chunk), MIN_GAP_DAYS)
+    # To the tenth of a day, as the reason shows it (and a gap of exactly 10 is 10).
+    gap = np.round(np.maximum(usual_gap(chunk), MIN_GAP_DAYS), 1)
     days = silent_days(chunk)
     strength = saturating(days / gap - 1.0, params.threshold)  # NaN without a rhythm
     return Strength(
         strength,
-        {"since": chunk["history__last_activity"], "gap": np.round(gap, 1)},
+        {"since": chunk["history__last_activity"], "gap": gap},
         as_dates=("since",),
     )
 
@@ -189,7 +204,10 @@ def _window(params: Params, end: datetime) -> Q:
 
 def _complaints_aggregates(params: Params, end: datetime) -> dict:
     recent = _window(params, end) & NEGATIVE
-    return {"count": Count("id", filter=recent), "last": EpochDays(Max("occurred_at", filter=recent))}
+    return {
+        "count": Count("id", filter=recent),
+        "last": EpochDays(Max("occurred_at", filter=recent)),
+    }
 
 
 def _recency(chunk: Chunk, last: np.ndarray, params: Params) -> np.ndarray:
@@ -229,10 +247,11 @@ def _open_aggregates(params: Params, end: datetime) -> dict:
 
 
 def _open_ticket(chunk: Chunk, params: Params) -> Strength:
-    age = chunk.end - chunk["open_ticket__oldest"]
+    age = chunk.days_before_end(chunk["open_ticket__oldest"])
     strength = np.nan_to_num(saturating(age - params.threshold, 2 * params.threshold))
     return Strength(
-        strength, {"oldest": chunk["open_ticket__oldest"], "count": chunk["open_ticket__count"]},
+        strength,
+        {"oldest": chunk["open_ticket__oldest"], "count": chunk["open_ticket__count"]},
         as_dates=("oldest",),
     )
 
@@ -257,7 +276,9 @@ def _service_aggregates(params: Params, end: datetime) -> dict:
 
 def _service_requests(chunk: Chunk, params: Params) -> Strength:
     count = chunk["service_requests__count"]
-    return Strength(saturating(count, params.threshold), {"count": count, "window": params.window_days})
+    return Strength(
+        saturating(count, params.threshold), {"count": count, "window": params.window_days}
+    )
 
 
 def _describe_service(evidence: dict, as_of) -> str:
@@ -305,7 +326,7 @@ def _describe_discount(evidence: dict, as_of) -> str:
 
 def _renewal_no_contact(chunk: Chunk, params: Params) -> Strength:
     last = chunk["history__last_any"]
-    quiet = np.clip(np.nan_to_num(chunk.end - last, nan=np.inf) / params.threshold, 0, 1)
+    quiet = np.clip(np.nan_to_num(chunk.days_before_end(last), nan=np.inf) / params.threshold, 0, 1)
     strength = _nearness(chunk, params, before_only=True) * quiet
     return Strength(
         strength, {"renewal": chunk["renewal_date"], "contact": last}, ("renewal", "contact")
@@ -372,7 +393,9 @@ BUILT_IN = [
             "(one-time buyers, new customers)."
         ),
         threshold_help=gettext_lazy("Not used."),
-        window_help=gettext_lazy("Days of silence at which the signal reaches 63 % of its strength."),
+        window_help=gettext_lazy(
+            "Days of silence at which the signal reaches 63 % of its strength."
+        ),
         default_weight=2.5,
         default_threshold=1.0,
         default_window_days=90,
@@ -386,7 +409,9 @@ BUILT_IN = [
             "Distinct days with activity in the last two years; customers who keep coming "
             "back leave less often, so this lowers the risk."
         ),
-        threshold_help=gettext_lazy("Repeat days at which the signal reaches 63 % of its strength."),
+        threshold_help=gettext_lazy(
+            "Repeat days at which the signal reaches 63 % of its strength."
+        ),
         window_help=gettext_lazy("Not used."),
         default_weight=-1.5,
         default_threshold=4.0,
@@ -398,7 +423,8 @@ BUILT_IN = [
         key="spend_drop",
         label=gettext_lazy("Falling spend"),
         description=gettext_lazy(
-            "Purchases in the last 180 days against the 180 days before (customers who bought then)."
+            "Purchases in the last 180 days against the 180 days before "
+            "(customers who bought then)."
         ),
         threshold_help=gettext_lazy("Not used."),
         window_help=gettext_lazy("Not used."),

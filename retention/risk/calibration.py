@@ -33,14 +33,21 @@ def calibration_dates(horizon_days: int, today: date | None = None) -> list[date
     return [newest - timedelta(days=STEP_DAYS * k) for k in range(DATES)]
 
 
-def fit(samples: list[backtest.Sample]) -> planning.Weights:
-    """Weights that fit the samples best (one row per customer and date)."""
+def fit(samples: list[backtest.Sample], in_use: planning.Weights) -> planning.Weights:
+    """Weights that fit the samples best (one row per customer and date).
+
+    A signal with no data in the history (a kind of event the business never logged)
+    cannot be learned: it keeps the weight in use, for the day it starts to speak.
+    """
     keys = samples[0].keys
-    features = np.nan_to_num(np.vstack([s.strengths for s in samples]))
+    strengths = np.vstack([s.strengths for s in samples])
+    learnable = [j for j, _key in enumerate(keys) if not np.isnan(strengths[:, j]).all()]
     lost = np.concatenate([s.lost for s in samples])
     regression = LogisticRegression(C=REGULARISATION, max_iter=1000)
-    regression.fit(features, lost)
-    weights = {key: round(float(w), 3) for key, w in zip(keys, regression.coef_[0], strict=True)}
+    regression.fit(np.nan_to_num(strengths[:, learnable]), lost)
+    weights = {key: in_use.by_signal.get(key, 0.0) for key in keys}
+    for j, weight in zip(learnable, regression.coef_[0], strict=True):
+        weights[keys[j]] = round(float(weight), 3)
     return planning.Weights(round(float(regression.intercept_[0]), 3), weights)
 
 
@@ -57,7 +64,9 @@ def calibrate(weight_set: WeightSet, today: date | None = None) -> WeightSet:
         done += 1
         WeightSet.objects.filter(pk=weight_set.pk).update(progress=min(99, 100 * done // steps))
 
-    samples = [backtest.sample(day, config.horizon_days, config, chunks, progressed) for day in dates]
+    samples = [
+        backtest.sample(day, config.horizon_days, config, chunks, progressed) for day in dates
+    ]
     holdout, training = samples[0], samples[1:]
     outcomes = sum(len(s) for s in training)
     figures = {
@@ -80,7 +89,7 @@ def calibrate(weight_set: WeightSet, today: date | None = None) -> WeightSet:
             "use stay."
         )
     else:
-        suggested = fit(training)
+        suggested = fit(training, config.weights)
         weight_set.intercept = suggested.intercept
         weight_set.weights = suggested.by_signal
         holdout.probability = backtest.probability_of(holdout.strengths, holdout.keys, suggested)

@@ -146,7 +146,9 @@ class CustomerRisk(models.Model):
     )
     # The day by which a customer with a buying rhythm would normally have bought again.
     expected_purchase_on = models.DateField(_("next purchase expected by"), null=True, blank=True)
-    # A hash of what is shown (score, level, reasons, evidence): unchanged, nothing written.
+    # A hash of what is shown but the score (level, which reasons, their evidence): when
+    # it is unchanged and the score moved by less than scoring.MIN_SCORE_CHANGE, the
+    # nightly job writes nothing for this customer.
     fingerprint = models.BigIntegerField(default=0)
     previous_score = models.PositiveSmallIntegerField(null=True, blank=True)
     # The night this row last changed: a night that changes nothing writes nothing.

@@ -46,6 +46,12 @@ def _reason(signal, evidence: dict, as_of: date) -> str:
         return ""
 
 
+def horizon_days() -> int:
+    """The horizon the scores are for, in one query (without creating the settings row)."""
+    saved = RiskConfig.objects.filter(pk=1).values_list("horizon_days", flat=True).first()
+    return saved or RiskConfig._meta.get_field("horizon_days").default
+
+
 def risk_panel(request: HttpRequest, customer: Customer) -> str:
     risk = CustomerRisk.objects.filter(customer=customer).first()
     history = list(
@@ -68,6 +74,6 @@ def risk_panel(request: HttpRequest, customer: Customer) -> str:
         "chart_json": json.dumps(chart),
         "has_history": len(history) > 1,
         "is_scored": customer.status in signals.SCORED_STATUSES and not customer.archived_at,
-        "horizon_days": RiskConfig.load().horizon_days,
+        "horizon_days": horizon_days() if risk else None,
     }
     return render_to_string("retention/risk/_risk_panel.html", context, request=request)

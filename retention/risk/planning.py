@@ -30,7 +30,9 @@ class Weights:
 
     @classmethod
     def defaults(cls) -> "Weights":
-        return cls(DEFAULT_INTERCEPT, {k: s.default_weight for k, s in signals.registered().items()})
+        return cls(
+            DEFAULT_INTERCEPT, {k: s.default_weight for k, s in signals.registered().items()}
+        )
 
 
 # Before any calibration: about 18 % for a customer no signal speaks for or against.
@@ -52,7 +54,9 @@ class Configuration:
 
 
 def load_weights() -> Weights:
-    applied = WeightSet.objects.filter(status=WeightSet.Status.APPLIED).order_by("-applied_at").first()
+    applied = (
+        WeightSet.objects.filter(status=WeightSet.Status.APPLIED).order_by("-applied_at").first()
+    )
     if applied is None:
         return Weights.defaults()
     defaults = Weights.defaults().by_signal

@@ -30,11 +30,18 @@ def _is_open(today: date | None) -> Q:
 
 
 def open_cases(*, today: date | None = None) -> QuerySet:
-    """Customers at medium or high risk, not snoozed, not resolved: highest score first."""
+    """Customers at medium or high risk, not snoozed, not resolved: most value at risk first.
+
+    Expected loss (probability x monthly value) first, so a likely loss of a large
+    account comes before a certain loss of a small one; then the probability, the
+    plan's monthly value and the id, so the order is total and pages are stable. The
+    first two are the partial index risk_open_cases_idx: PostgreSQL reads open cases
+    in that order and sorts only the few rows that tie on both (an incremental sort).
+    """
     return (
         CustomerRisk.objects.filter(_is_open(today), customer__archived_at__isnull=True)
         .select_related("customer", "customer__owner", "customer__company")
-        .order_by("-score", "-customer__monthly_value", "customer_id")
+        .order_by("-expected_loss", "-score", "-customer__monthly_value", "customer_id")
     )
 
 

@@ -13,6 +13,7 @@ gives the same rows, so re-running a day is harmless.
 
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import cached_property
 
 import numpy as np
 from django.db import transaction
@@ -22,7 +23,7 @@ from . import features, model, planning
 from .events import levels_rose
 from .models import LEVEL_RANK, CustomerRisk, RiskEvent, RiskLevel, RiskSnapshot
 from .planning import DEFAULT_CHUNK_SIZE, Configuration, load_configuration, plan_chunks
-from .signals import EPOCH_ORDINAL, Strength, end_of_day
+from .signals import Strength, end_of_day
 from .writing import (
     _EVENT_COLUMNS,
     _RISK_COLUMNS,
@@ -32,7 +33,13 @@ from .writing import (
 )
 
 LEVELS = (RiskLevel.LOW, RiskLevel.MEDIUM, RiskLevel.HIGH)
-_HASH_MULTIPLIERS = np.random.default_rng(20261201).integers(1, 2**62, size=512, dtype=np.uint64) | 1
+# A customer's stored risk is rewritten when their level, reasons or evidence change,
+# or their score moves by this many points: a probability drifting by one point a
+# night (silence growing) would otherwise rewrite half the customers every night.
+MIN_SCORE_CHANGE = 2
+_HASH_MULTIPLIERS = (
+    np.random.default_rng(20261201).integers(1, 2**62, size=512, dtype=np.uint64) | 1
+)
 
 
 @dataclass
@@ -48,92 +55,123 @@ class ChunkScores:
     def ids(self) -> np.ndarray:
         return self.features.ids
 
-    @property
+    @cached_property
     def value(self) -> np.ndarray:
         return self.features.value
 
-    @property
+    @cached_property
     def expected_loss(self) -> np.ndarray:
         return np.round(self.explained.probability * self.value, 2)
 
     def fingerprints(self) -> np.ndarray:
-        """What is shown of each customer, hashed: score, level, points, evidence, value."""
+        """What is shown of each customer but the score, hashed: level, which signals
+        count, their evidence, value, expected purchase. See compute_chunk for the score."""
         columns = [
-            self.explained.score,
             self.levels,
-            self.explained.base,
-            *self.explained.points.T,
+            *np.sign(self.explained.points).T,
             np.rint(np.nan_to_num(self.features.expected_purchase, nan=-1)),
-            np.rint(self.value * 100),
+            np.rint(self.value),
         ]
-        for verdict in self.features.verdicts.values():
-            if isinstance(verdict, Strength):  # chunk_facts signals: their points stand in
-                columns += [np.rint(np.nan_to_num(c.astype(float), nan=-1) * 10) for c in verdict.evidence.values()]
-        matrix = np.column_stack(columns) if columns else np.zeros((len(self.ids), 1))
+        for j, key in enumerate(self.features.keys):
+            verdict = self.features.verdicts.get(key)
+            if isinstance(verdict, Strength):  # chunk_facts signals: their sign stands in
+                # Only the evidence of reasons that are shown: a window sliding past an
+                # old purchase changes the evidence of many signals that count for nothing.
+                shown = self.explained.points[:, j] != 0
+                columns += [
+                    np.where(shown, np.rint(np.nan_to_num(c.astype(float), nan=-1) * 10), 0)
+                    for c in verdict.evidence.values()
+                ]
+        matrix = np.column_stack(columns)
         quantised = matrix.astype(np.int64).astype(np.uint64)
         mixed = quantised @ _HASH_MULTIPLIERS[: matrix.shape[1]]
         return (mixed ^ (mixed >> np.uint64(29))).view(np.int64)
 
+    @cached_property
+    def _as_lists(self) -> tuple:
+        """The chunk's arrays as Python lists, converted once: reading numpy scalars one
+        at a time cost more than the rest of writing a changed customer."""
+        offset = _local_offset(self.features.chunk.as_of)
+        evidence = {}
+        for key, verdict in self.features.verdicts.items():
+            if isinstance(verdict, Strength):
+                evidence[key] = [
+                    (name, _evidence_values(column, name in verdict.as_dates, offset))
+                    for name, column in verdict.evidence.items()
+                ]
+        expected = _evidence_values(self.features.expected_purchase, True, offset)
+        return (
+            self.explained.points.tolist(),
+            np.round(self.features.strengths, 2).tolist(),
+            evidence,
+            expected,
+            self.value.tolist(),
+            self.expected_loss.tolist(),
+            self.explained.score.tolist(),
+            self.explained.base.tolist(),
+            [LEVELS[level] for level in self.levels.tolist()],
+        )
+
     def reasons(self, i: int) -> list[dict]:
         """Customer i's reasons, largest first: every signal with points (either sign)."""
+        points_rows, strength_rows, evidence_columns = self._as_lists[:3]
         reasons = []
-        zone_offset = _local_offset(self.features.chunk.as_of)
-        for j, key in enumerate(self.features.keys):
-            points = int(self.explained.points[i, j])
+        strengths = strength_rows[i]
+        for j, points in enumerate(points_rows[i]):
             if not points:
                 continue
-            strength = float(self.features.strengths[i, j])
-            verdict = self.features.verdicts[key]
-            customer_id = int(self.ids[i])
-            if isinstance(verdict, Strength):
-                evidence = _evidence(verdict, i, zone_offset)
-            else:
-                evidence = dict(verdict[customer_id][1])
+            key = self.features.keys[j]
+            if key in evidence_columns:
+                evidence = {name: values[i] for name, values in evidence_columns[key]}
+            else:  # a chunk_facts signal: its evidence as the feature gave it
+                evidence = dict(self.features.verdicts[key][int(self.ids[i])][1])
             reasons.append(
                 {
                     "key": key,
-                    "strength": round(strength, 2),
+                    "strength": strengths[j],
                     "contribution": points,
-                    "flagged": points > 0 and strength >= 0.5,
+                    "flagged": points > 0 and strengths[j] >= 0.5,
                     "evidence": evidence,
                 }
             )
         return sorted(reasons, key=lambda r: -r["contribution"])
 
     def contributions(self, i: int) -> dict[str, int]:
-        return {
-            key: int(p) for key, p in zip(self.features.keys, self.explained.points[i]) if p
-        }
+        points_rows = self._as_lists[0]
+        return {key: p for key, p in zip(self.features.keys, points_rows[i], strict=True) if p}
 
     def expected_purchase_on(self, i: int) -> str | None:
-        day = self.features.expected_purchase[i]
-        if np.isnan(day):
-            return None
-        offset = _local_offset(self.features.chunk.as_of)
-        return date.fromordinal(int(np.floor(day + offset)) + EPOCH_ORDINAL).isoformat()
+        return self._as_lists[3][i]
+
+    @property
+    def rows(self) -> tuple[list, list, list, list, list]:
+        """Per customer, as Python values: value, expected loss, score, base, level."""
+        return self._as_lists[4:]
 
 
 def _local_offset(as_of: date) -> float:
     """The business's UTC offset on that day, in days (epoch days are UTC)."""
     zone = timezone.get_current_timezone()
-    moment = datetime.combine(as_of, time(12))
-    return zone.utcoffset(moment).total_seconds() / 86400 if zone.utcoffset(moment) else 0.0
+    offset = zone.utcoffset(datetime.combine(as_of, time(12)))
+    return offset.total_seconds() / 86400 if offset else 0.0
 
 
-def _evidence(verdict: Strength, i: int, zone_offset: float) -> dict:
-    evidence = {}
-    for name, column in verdict.evidence.items():
-        value = column[i]
-        if isinstance(value, np.bool_):
-            evidence[name] = bool(value)
-        elif np.isnan(value):
-            evidence[name] = None
-        elif name in verdict.as_dates:
-            ordinal = int(np.floor(value + zone_offset)) + EPOCH_ORDINAL
-            evidence[name] = date.fromordinal(ordinal).isoformat()
-        else:
-            evidence[name] = int(value) if float(value).is_integer() else round(float(value), 2)
-    return evidence
+def _evidence_values(column: np.ndarray, is_date: bool, offset: float) -> list:
+    """An evidence column as JSON-ready values: ISO local dates, numbers, None for NaN."""
+    if column.dtype == bool:
+        return column.tolist()
+    if is_date:
+        days = np.floor(column + offset)
+        text = np.where(np.isnan(days), 0, days).astype("datetime64[D]").astype(str).tolist()
+        return [
+            None if missing else day
+            for missing, day in zip(np.isnan(days).tolist(), text, strict=True)
+        ]
+    rounded = np.round(column.astype(float), 2)
+    return [
+        None if value != value else int(value) if value.is_integer() else value
+        for value in rounded.tolist()
+    ]
 
 
 def assess_chunk(
@@ -204,18 +242,23 @@ def compute_chunk(
             .values_list(*_CURRENT)
         )
     }
-    fingerprints = scores.fingerprints()
+    fingerprints = scores.fingerprints().tolist()
     risks, snapshots, events, rises = [], [], [], []
     event_at = timezone.now()
-    scored = set()
-    for i, customer_id in enumerate(scores.ids.tolist()):
-        scored.add(customer_id)
+    ids = scores.ids.tolist()
+    scored = set(ids)
+    values, losses, score_list, bases, level_list = scores.rows
+    for i, customer_id in enumerate(ids):
         old = current.get(customer_id)
-        fingerprint = int(fingerprints[i])
-        if old is not None and old[1] == fingerprint:
+        fingerprint = fingerprints[i]
+        level, score = level_list[i], score_list[i]
+        if (
+            old is not None
+            and old[1] == fingerprint
+            and old[2] is not None
+            and abs(score - old[2]) < MIN_SCORE_CHANGE
+        ):
             continue  # most customers on most nights: nothing shown has changed
-        level = LEVELS[scores.levels[i]]
-        score = int(scores.explained.score[i])
         if old is None:
             old_score, old_level, level_since = None, RiskLevel.LOW, day
             snoozed, resolution, resolution_reason, resolved_at = None, "", "", None
@@ -238,9 +281,9 @@ def compute_chunk(
                 score,
                 level,
                 scores.reasons(i),
-                int(scores.explained.base[i]),
-                float(scores.value[i]),
-                float(scores.expected_loss[i]),
+                bases[i],
+                values[i],
+                losses[i],
                 scores.expected_purchase_on(i),
                 fingerprint,
                 old_score,
@@ -271,13 +314,14 @@ def compute_chunk(
 
 
 def _snapshot(scores: ChunkScores, i: int, day: str) -> tuple:
+    _values, _losses, score_list, bases, level_list = scores.rows
     return (
         int(scores.ids[i]),
         day,
-        int(scores.explained.score[i]),
-        LEVELS[scores.levels[i]],
+        score_list[i],
+        level_list[i],
         scores.contributions(i),
-        int(scores.explained.base[i]),
+        bases[i],
     )
 
 
@@ -329,4 +373,3 @@ def compute_all(as_of: date, chunk_size: int = DEFAULT_CHUNK_SIZE) -> ChunkOutco
         total.changed += outcome.changed
         total.rose += outcome.rose
     return total
-

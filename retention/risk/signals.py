@@ -59,9 +59,12 @@ class Chunk:
     def __getitem__(self, name: str) -> np.ndarray:
         return self.columns[name]
 
-    def days_before_end(self, name: str) -> np.ndarray:
-        """Days from a time column to the end of the as-of day (NaN where missing)."""
-        return self.end - self.columns[name]
+    def days_before_end(self, times: np.ndarray) -> np.ndarray:
+        """Whole local days from each time (epoch days) to the as-of date; NaN stays NaN.
+
+        floor(end of the as-of day - t) is the as-of date minus t's local date.
+        """
+        return np.floor(self.end - times)
 
 
 class Strength:

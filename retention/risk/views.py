@@ -83,11 +83,24 @@ class CaseActions:
         )
 
 
+QUEUE_REASONS = 2  # the "Why" column: the strongest reasons for risk, on one line
+
+
+def queue_reasons(flags: list[dict]) -> list[dict]:
+    """The reasons that add the most risk (positive contribution), largest first, described.
+
+    Reasons that lower the risk are on the customer page; the queue says why to call.
+    """
+    adding = [flag for flag in flags if flag.get("contribution", 0) > 0]
+    adding.sort(key=lambda flag: flag["contribution"], reverse=True)
+    return describe_flags(adding[:QUEUE_REASONS])
+
+
 def _row_context(risk, today, actions: CaseActions) -> dict:
     return {
         "risk": risk,
         "customer": risk.customer,
-        "flags": describe_flags(risk.flags),
+        "flags": queue_reasons(risk.flags),
         "days_at_risk": (today - risk.level_since).days,
         "today": today,
         "actions": actions.for_case(risk),

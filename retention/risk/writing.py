@@ -17,7 +17,6 @@ from customers.models import Customer
 
 from .models import Notification, RiskLevel
 
-
 # Column order of the tuples scoring.compute_chunk builds.
 _RISK_COLUMNS = (
     "customer_id",

@@ -48,12 +48,13 @@ class Command(BaseCommand):
         write(f"{'ROC AUC':34} {_num(model['auc']):>10} {_num(baseline['auc']):>10}")
         for top in ("top10", "top20"):
             label = f"riskiest {top[3:]} %: precision / lift"
-            write(
-                f"{label:34} {_pct(model[top]['precision']):>10} {_pct(baseline[top]['precision']):>10}"
-            )
+            precision = _pct(model[top]["precision"]), _pct(baseline[top]["precision"])
+            write(f"{label:34} {precision[0]:>10} {precision[1]:>10}")
             write(f"{'':34} {_num(model[top]['lift'], 2):>10} {_num(baseline[top]['lift'], 2):>10}")
-        write(f"Baseline: days since the last contact. Calibration error: "
-              f"{_pct(report['calibration_error'])} (mean gap per tenth).")
+        write(
+            f"Baseline: days since the last contact. Calibration error: "
+            f"{_pct(report['calibration_error'])} (mean gap per tenth)."
+        )
         write("Calibration, per tenth of customers by probability: predicted / observed")
         for row in report["calibration"]:
             write(f"  {row['count']:>7}  {_pct(row['predicted']):>8}  {_pct(row['observed']):>8}")
