@@ -33,7 +33,7 @@ from django.utils import timezone
 from customers.models import Customer, Interaction
 from retention.models import CustomerRisk, Notification, RiskEvent, RiskSnapshot
 from retention.risk import planning, queue, scoring, signals
-from retention.risk.builtin_signals import CUSTOMER_KINDS
+from retention.risk.history import CUSTOMER_KINDS
 
 from . import pages
 

@@ -28,7 +28,10 @@ else
     "$PY" manage.py seed_onboarding
     "$PY" manage.py seed_loyalty
 fi
-# Today's churn-risk flags (idempotent; the worker's beat recomputes them nightly).
+# On the first start, weights learned from the demo history (the weekly job suggests
+# new ones; an admin applies them), then today's churn risk (idempotent; the
+# worker's beat recomputes it nightly).
+"$PY" manage.py calibrate_risk --apply --if-none
 "$PY" manage.py compute_risk
 
 # Each background job gets its own process group (set -m), so stopping a job

@@ -20,9 +20,9 @@ from sklearn.metrics import roc_auc_score
 
 from customers.models import Customer, Interaction
 
-from . import model, planning, scoring
-from .builtin_signals import ACTIVITY
+from . import planning, scoring
 from .events import backtest_started
+from .history import ACTIVITY
 from .models import Backtest
 from .signals import end_of_day
 
@@ -205,10 +205,6 @@ def backtest(
     report["complete"] = horizon_complete(as_of, horizon_days)
     report["weight_set"] = config.weights.weight_set_id
     return report
-
-
-def probability_of(strengths: np.ndarray, keys: list[str], weights: planning.Weights) -> np.ndarray:
-    return model.probabilities(strengths, keys, weights)
 
 
 def run_backtest(backtest_row) -> None:

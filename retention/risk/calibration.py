@@ -17,7 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from sklearn.linear_model import LogisticRegression
 
-from . import backtest, planning
+from . import backtest, model, planning
 from .events import calibration_started
 from .models import WeightSet
 
@@ -92,7 +92,7 @@ def calibrate(weight_set: WeightSet, today: date | None = None) -> WeightSet:
         suggested = fit(training, config.weights)
         weight_set.intercept = suggested.intercept
         weight_set.weights = suggested.by_signal
-        holdout.probability = backtest.probability_of(holdout.strengths, holdout.keys, suggested)
+        holdout.probability = model.probabilities(holdout.strengths, holdout.keys, suggested)
         figures["suggested"] = backtest.figures(holdout)
         weight_set.status = WeightSet.Status.SUGGESTED
     weight_set.save()

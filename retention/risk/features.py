@@ -24,7 +24,7 @@ from django.db.models.functions import Cast
 from customers.models import Customer, Interaction
 
 from . import signals
-from .builtin_signals import history_aggregates, usual_gap
+from .history import history_aggregates, usual_gap
 from .planning import Configuration, logged_signals
 from .signals import Chunk, EpochDays, Strength, date_epoch_days, end_of_day
 

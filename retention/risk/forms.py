@@ -1,13 +1,15 @@
 from datetime import timedelta
 
 from django import forms
+from django.core.exceptions import ValidationError
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from customers.forms import UserChoiceField, staff_users
 from customers.models import Interaction
 
-from .models import CustomerRisk, RiskLevel
+from .models import CustomerRisk, RiskConfig, RiskLevel
 
 OUTREACH_KINDS = [
     (Interaction.Kind.CALL, Interaction.Kind.CALL.label),
@@ -63,3 +65,37 @@ class QueueFilterForm(forms.Form):
         self.fields["owner"].choices = choices
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
+
+
+class BacktestForm(forms.Form):
+    as_of = forms.DateField(
+        label=gettext_lazy("As of"),
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text=gettext_lazy(
+            "A past date. Every customer is scored with what was known by the end of that day."
+        ),
+    )
+    horizon_days = forms.IntegerField(
+        label=gettext_lazy("Horizon (days)"),
+        min_value=14,
+        max_value=730,
+        help_text=gettext_lazy(
+            "Who was lost within this many days after that date: churned, or, without a "
+            "contract, no activity at all. From 14 to 730 days."
+        ),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        today = timezone.localdate()
+        horizon = RiskConfig.load().horizon_days
+        self.fields["horizon_days"].initial = horizon
+        # By default the latest date whose whole horizon is over: every outcome is known.
+        self.fields["as_of"].initial = today - timedelta(days=horizon + 1)
+        self.fields["as_of"].widget.attrs["max"] = (today - timedelta(days=1)).isoformat()
+
+    def clean_as_of(self):
+        as_of = self.cleaned_data["as_of"]
+        if as_of >= timezone.localdate():
+            raise ValidationError(_("Choose a date in the past."), code="not_past")
+        return as_of

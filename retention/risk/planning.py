@@ -9,9 +9,6 @@ once per run, so the chunk computation only looks things up.
 from dataclasses import dataclass, field
 from datetime import date
 
-from django.db.models import Max
-from django.utils import timezone
-
 from customers.models import Customer, Interaction
 
 from . import signals
@@ -114,11 +111,6 @@ def plan_chunks(chunk_size: int = DEFAULT_CHUNK_SIZE) -> list[tuple[int, int]]:
         return []
     bounds = ids[::chunk_size] + [ids[-1] + 1]
     return list(zip(bounds[:-1], bounds[1:], strict=False))
-
-
-def latest_interaction_date() -> date | None:
-    latest = Interaction.objects.aggregate(latest=Max("occurred_at"))["latest"]
-    return timezone.localdate(latest) if latest else None
 
 
 def logged_signals(config: Configuration, as_of: date) -> set[str]:

@@ -19,14 +19,14 @@ reader's language, counting days up to the date the score is for.
 """
 
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 
 import numpy as np
 from django.db.models import FloatField, Func, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
+from django.utils.translation import gettext_lazy, ngettext
 
 from customers.models import Customer
 
@@ -114,7 +114,6 @@ class Signal:
     chunk_facts: ChunkFacts | None = None
     # Interactions that show the business logs this kind of event at all; None: always.
     logged: Q | None = None
-    extra: Mapping = field(default_factory=dict)
 
     @property
     def default_params(self) -> Params:
@@ -144,6 +143,19 @@ def epoch_days(moment: datetime) -> float:
 def saturating(amount: np.ndarray, scale: float) -> np.ndarray:
     """0 at 0, rising smoothly towards 1: 63 % at `scale`, 86 % at twice it."""
     return 1.0 - np.exp(-np.maximum(amount, 0.0) / max(scale, 1e-9))
+
+
+def window(params: Params, end: datetime) -> Q:
+    """Interactions within the signal's window, up to the end of the as-of day."""
+    return Q(occurred_at__gte=end - timedelta(days=params.window_days))
+
+
+def recency(chunk: Chunk, last: np.ndarray, params: Params) -> np.ndarray:
+    """1 for today, falling to 0.5 at the end of the window: recent events weigh more."""
+    return 1.0 - 0.5 * np.clip((chunk.end - last) / params.window_days, 0, 1)
+
+
+DAYS_TO_LOOK_BACK = gettext_lazy("Days to look back.")
 
 
 def days_to(day: str | None, as_of: date) -> int | None:
