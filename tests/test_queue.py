@@ -121,7 +121,7 @@ def test_a_row_shows_value_at_risk_probability_and_the_top_two_reasons(admin_cli
     assert "Complaints or negative feedback <span" in why and "+23 pts" in why
     assert "Many service requests <span" in why and "+12 pts" in why
     # The reason itself is in a title; the third reason and the one lowering risk are left out.
-    assert 'title="2 complaints or negative interactions in the window, the last ' in why
+    assert 'title="2 complaints or negative interactions in 90 days, the latest ' in why
     assert "+5 pts" not in why and "8 pts" not in why
     assert "Value at risk" in html
 

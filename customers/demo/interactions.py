@@ -101,7 +101,8 @@ class InteractionMaker:
         return rows
 
     def resolve_ticket(self, customer: Customer, ticket: Interaction) -> None:
-        """Most tickets are resolved within days; recent ones and unhappy customers' stay open.
+        """Most tickets are resolved within days; recent ones, unhappy customers' and those
+        of customers who churned within the next four months stay open.
 
         A resolution that would fall after `until` leaves the ticket open: it is
         still being worked on.
@@ -111,6 +112,9 @@ class InteractionMaker:
         open_chance = 0.35 if age_days < 14 else 0.15 if age_days < 60 else 0.04
         if customer.status == Status.AT_RISK:
             open_chance *= 2
+        if customer.churned_on and (at_day(customer.churned_on) - ticket.occurred_at).days < 120:
+            # Customers left waiting leave: most of those who churned had a ticket open.
+            open_chance = 0.7
         if rng.random() < open_chance:
             return
         hours = min(1 + rng.expovariate(1 / 60), 21 * 24)  # about 2.5 days on average

@@ -44,18 +44,25 @@ def _complaints(chunk: Chunk, params: Params) -> Strength:
     count, last = chunk["complaints__count"], chunk["complaints__last"]
     strength = np.where(count > 0, saturating(count, params.threshold), 0.0)
     strength = strength * np.nan_to_num(recency(chunk, last, params), nan=1.0)
-    return Strength(strength, {"count": count, "last": last}, as_dates=("last",))
+    evidence = {"count": count, "last": last, "window": params.window_days}
+    return Strength(strength, evidence, as_dates=("last",))
 
 
 def _describe_complaints(evidence: dict, as_of) -> str:
     count = int(evidence["count"])
     if not count:
-        return _("No complaint or negative interaction in the window.")
+        return _("No complaint or negative interaction in %(days)s.") % {
+            "days": count_days(int(evidence.get("window", 90)))
+        }
     return ngettext(
-        "%(count)s complaint or negative interaction in the window, the last %(when)s.",
-        "%(count)s complaints or negative interactions in the window, the last %(when)s.",
+        "%(count)s complaint or negative interaction in %(days)s, the latest %(when)s.",
+        "%(count)s complaints or negative interactions in %(days)s, the latest %(when)s.",
         count,
-    ) % {"count": count, "when": relative_day(evidence["last"], as_of)}
+    ) % {
+        "count": count,
+        "days": count_days(int(evidence.get("window", 90))),
+        "when": relative_day(evidence["last"], as_of),
+    }
 
 
 # --- A complaint or service request left unanswered ------------------------------------------

@@ -27,7 +27,7 @@ def risk_event_entries(
     entries = []
     for event in events.order_by("-occurred_at", "-id")[:limit]:
         if event.kind in (RiskEvent.Kind.LEVEL_UP, RiskEvent.Kind.LEVEL_DOWN):
-            title = _("Risk %(from)s → %(to)s (score %(score)s)") % {
+            title = _("Risk %(from)s → %(to)s (%(score)s %% likely to be lost)") % {
                 "from": event.get_from_level_display(),
                 "to": event.get_to_level_display(),
                 "score": event.score if event.score is not None else "—",
