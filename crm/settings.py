@@ -181,17 +181,37 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_TASK_EAGER_PROPAGATES = True
+# Delivery: every task is safe to run twice (its state is in PostgreSQL), so a task is
+# acknowledged only when it has finished (acks_late) and a task whose pool process was
+# killed goes back to the queue (reject_on_worker_lost; by default Celery acks it and
+# the work is lost). When a whole worker dies, Redis redelivers its unacknowledged
+# tasks after the visibility timeout, which must be longer than the longest task
+# (a calibration or a large import: minutes), or a task still running would be run
+# a second time alongside; the beat sweepers (risk chunks, outbox, invitations)
+# usually find lost work sooner, from PostgreSQL.
 CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_VISIBILITY_TIMEOUT = env.int("CELERY_VISIBILITY_TIMEOUT", default=1800)
+if CELERY_BROKER_URL.startswith("redis"):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_VISIBILITY_TIMEOUT}
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TIMEZONE = TIME_ZONE
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 RISK_NIGHTLY_HOUR = env.int("RISK_NIGHTLY_HOUR", default=2)
 RISK_NIGHTLY_MINUTE = env.int("RISK_NIGHTLY_MINUTE", default=15)
+# A chunk not finished this long after it was enqueued is enqueued again (a lost
+# message, a dead worker); a chunk of 5,000 customers takes well under a minute.
+RISK_CHUNK_STALE_SECONDS = env.int("RISK_CHUNK_STALE_SECONDS", default=600)
+RISK_REPAIR_SECONDS = env.int("RISK_REPAIR_SECONDS", default=120)
 CELERY_BEAT_SCHEDULE = {
     "nightly-risk-recompute": {
         "task": "retention.risk.tasks.nightly_risk_recompute",
         "schedule": crontab(hour=RISK_NIGHTLY_HOUR, minute=RISK_NIGHTLY_MINUTE),
+    },
+    "repair-risk-runs": {
+        "task": "retention.risk.tasks.repair_risk_runs",
+        "schedule": RISK_REPAIR_SECONDS,
     },
     # Suggested weights, learned from the history every week; an admin applies them.
     "weekly-risk-calibration": {

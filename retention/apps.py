@@ -39,13 +39,16 @@ class RetentionConfig(AppConfig):
         from customers import timeline
 
         from .risk import builtin_signals, events, receivers, signals
-        from .risk.models import Backtest, RiskRun, WeightSet
+        from .risk.models import Backtest, RiskRun, RiskRunChunk, WeightSet
         from .risk.timeline import risk_event_entries
 
         for signal in builtin_signals.BUILT_IN:
             signals.register(signal)
         timeline.register_source("risk", risk_event_entries)
         events.run_started.connect(receivers.enqueue_chunks, sender=RiskRun, dispatch_uid="chunks")
+        events.chunks_lost.connect(
+            receivers.enqueue_lost_chunks, sender=RiskRunChunk, dispatch_uid="lost_chunks"
+        )
         events.calibration_started.connect(
             receivers.enqueue_calibration, sender=WeightSet, dispatch_uid="calibration"
         )

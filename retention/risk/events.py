@@ -11,7 +11,10 @@ from django.dispatch import Signal
 # Sent by runs.start_run inside its transaction; `run` (RiskRun), `chunks` [(id_from, id_to)].
 run_started = Signal()
 
-# Sent once, by the task that counted a run's last chunk; `run` (RiskRun).
+# Sent by runs.repair_runs for chunks enqueued again; `chunks` [(run_id, id_from, id_to)].
+chunks_lost = Signal()
+
+# Sent once, after the commit of the run's last chunk; `run` (RiskRun).
 run_finished = Signal()
 
 # Sent inside a chunk's transaction when levels rose; `rises` [(customer_id, level)], `as_of`.

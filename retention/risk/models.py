@@ -301,6 +301,28 @@ class RiskRun(models.Model):
         return round(100 * self.chunks_done / self.chunks_total) if self.chunks_total else 0
 
 
+class RiskRunChunk(models.Model):
+    """One id range of a run: its state lives here, so a lost broker or a killed worker
+    loses only time (the repair job re-enqueues chunks not finished), and a chunk
+    delivered twice is counted once."""
+
+    run = models.ForeignKey(RiskRun, on_delete=models.CASCADE, related_name="chunks")
+    id_from = models.BigIntegerField()
+    id_to = models.BigIntegerField()
+    enqueued_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    seen = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["run", "id_from", "id_to"], name="one_chunk_per_range")
+        ]
+
+    def __str__(self) -> str:
+        return f"run {self.run_id} [{self.id_from}, {self.id_to})"
+
+
 class Backtest(models.Model):
     """An admin's backtest of the model on a past date: its progress and its figures."""
 

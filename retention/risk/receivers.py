@@ -9,6 +9,11 @@ def enqueue_chunks(sender, run, chunks, **kwargs) -> None:
         tasks.compute_risk_chunk.delay_on_commit(run.pk, id_from, id_to)
 
 
+def enqueue_lost_chunks(sender, chunks, **kwargs) -> None:
+    for run_id, id_from, id_to in chunks:
+        tasks.compute_risk_chunk.delay_on_commit(run_id, id_from, id_to)
+
+
 def enqueue_calibration(sender, weight_set, **kwargs) -> None:
     tasks.calibrate_weights.delay_on_commit(weight_set.pk)
 
