@@ -8,7 +8,7 @@ PYTEST_ARGS ?=
 # Translations kept in locale/ (settings.LANGUAGES without English).
 LOCALES ?= de fr es nl
 
-.PHONY: help .venv install install-dev run test bench lint format messages check-deploy clean
+.PHONY: help .venv install install-dev run test bench lint format messages check-deploy backup clean
 
 help: ## List the targets
 	@echo "Targets:"
@@ -65,6 +65,11 @@ check-deploy: $(VENV)/.installed ## Run Django's deployment checks with producti
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 	ALLOWED_HOSTS=crm.example.com \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+# DEBUG defaults to 1 as in `make run` (whose database this backs up); in production,
+# run `python manage.py backup` with the app's environment (README "Production").
+backup: $(VENV)/.installed ## Back up the database and uploaded files into BACKUP_DIR (default var/backups)
+	DEBUG=$${DEBUG:-1} $(BIN)/python manage.py backup
 
 clean: ## Remove local data (var/) and collected static files
 	rm -rf var staticfiles

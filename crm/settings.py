@@ -53,6 +53,7 @@ INSTALLED_APPS = [
     "customers",
     "retention",
     "surveys",
+    "backups",
 ]
 
 MIDDLEWARE = [
@@ -159,9 +160,33 @@ _email = env.email_url("EMAIL_URL", default="consolemail://")
 if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not _email["EMAIL_FILE_PATH"]:
     # EMAIL_URL=filemail:// (make run): one file per connection in $VAR_DIR/mail.
     _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
+# django-environ puts the URL's query (smtp://host?timeout=10) into an OPTIONS dict that
+# Django never reads: take the timeout from it, refuse anything else.
+_email_options = {key.lower(): value for key, value in _email.pop("OPTIONS", {}).items()}
+if set(_email_options) - {"timeout"}:
+    raise ImproperlyConfigured(f"EMAIL_URL: unknown options {sorted(_email_options)}.")
 vars().update(_email)
+# Seconds an SMTP connect or command may take: a server that accepts connections and
+# then stops answering fails that email (retried later) instead of blocking a worker.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=int(_email_options.get("timeout", 30)))
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="CRM <crm@localhost>")
 SERVER_EMAIL = DEFAULT_FROM_EMAIL
+# DKIM (off unless all three are set): the private key as PEM text, or a file holding it.
+DKIM_SELECTOR = env.str("DKIM_SELECTOR", default="")
+DKIM_DOMAIN = env.str("DKIM_DOMAIN", default="")
+DKIM_PRIVATE_KEY = env.str("DKIM_PRIVATE_KEY", default="").replace("\\n", "\n")
+if _dkim_key_file := env.str("DKIM_PRIVATE_KEY_FILE", default=""):
+    DKIM_PRIVATE_KEY = Path(_dkim_key_file).read_text()
+if any((DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY)):
+    if not all((DKIM_SELECTOR, DKIM_DOMAIN, DKIM_PRIVATE_KEY)):
+        raise ImproperlyConfigured(
+            "DKIM needs DKIM_SELECTOR, DKIM_DOMAIN and DKIM_PRIVATE_KEY (or _FILE), or none."
+        )
+    if "PRIVATE KEY-----" not in DKIM_PRIVATE_KEY:
+        raise ImproperlyConfigured("DKIM_PRIVATE_KEY is not a PEM private key.")
+    if _email["EMAIL_BACKEND"] == "django.core.mail.backends.smtp.EmailBackend":
+        # Django's SMTP backend whose connection signs every message it sends.
+        EMAIL_BACKEND = "retention.outreach.dkim.SigningEmailBackend"
 
 # --- Celery -----------------------------------------------------------------
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
@@ -242,12 +267,23 @@ CELERY_BEAT_SCHEDULE["nightly-loyalty"] = {
     "schedule": crontab(hour=LOYALTY_NIGHTLY_HOUR, minute=LOYALTY_NIGHTLY_MINUTE),
 }
 
+# --- Backups (manage.py backup / restore; README "Production") -----------------
+BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
+BACKUP_KEEP = env.int("BACKUP_KEEP", default=14)  # the nightly job keeps the newest N
+BACKUP_NIGHTLY_HOUR = env.int("BACKUP_NIGHTLY_HOUR", default=1)
+BACKUP_NIGHTLY_MINUTE = env.int("BACKUP_NIGHTLY_MINUTE", default=15)
+CELERY_BEAT_SCHEDULE["nightly-backup"] = {
+    "task": "backups.tasks.nightly_backup",
+    "schedule": crontab(hour=BACKUP_NIGHTLY_HOUR, minute=BACKUP_NIGHTLY_MINUTE),
+}
+
 # --- Security (production defaults; DEBUG turns the HTTPS ones off) ---------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=not DEBUG)
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz/$"]  # the container health check speaks plain HTTP
+# The container health checks (readiness and liveness) speak plain HTTP.
+SECURE_REDIRECT_EXEMPT = [r"^healthz/$", r"^livez/$"]
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=not DEBUG)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
@@ -275,6 +311,18 @@ SURVEY_REMINDER_AFTER_DAYS = env.int("SURVEY_REMINDER_AFTER_DAYS", default=5)
 SURVEY_NPS_EVERY_MONTHS = env.int("SURVEY_NPS_EVERY_MONTHS", default=6)
 SURVEY_RATE_LIMIT_PER_IP = env.int("SURVEY_RATE_LIMIT_PER_IP", default=300)
 SURVEY_RATE_LIMIT_PER_TOKEN = env.int("SURVEY_RATE_LIMIT_PER_TOKEN", default=30)
+# Sending invitations (surveys/delivery.py): a worker holds an invitation for the lease
+# while it sends (keep it well above the SMTP timeout, or a hung server gets the email
+# sent twice); every SURVEY_SWEEP_SECONDS the sweeper re-enqueues invitations whose lease
+# expired (their worker died) and those still pending SURVEY_REQUEUE_AFTER_SECONDS after
+# their task was enqueued (the message was lost, e.g. with Redis).
+SURVEY_LEASE_SECONDS = env.int("SURVEY_LEASE_SECONDS", default=300)
+SURVEY_REQUEUE_AFTER_SECONDS = env.int("SURVEY_REQUEUE_AFTER_SECONDS", default=600)
+SURVEY_SWEEP_SECONDS = env.int("SURVEY_SWEEP_SECONDS", default=60)
+CELERY_BEAT_SCHEDULE["sweep-survey-invitations"] = {
+    "task": "surveys.tasks.sweep_invitations",
+    "schedule": SURVEY_SWEEP_SECONDS,
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Follow-up emails and the outbox --------------------------------------------

@@ -2,12 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers.views import healthz, home
+from customers.views import healthz, home, livez
 from retention.onboarding.views import onboarding_public
 
 urlpatterns = [
     path("", home, name="home"),
-    path("healthz/", healthz, name="healthz"),
+    path("healthz/", healthz, name="healthz"),  # readiness: database and broker answer
+    path("livez/", livez, name="livez"),  # liveness: the process answers
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("i18n/", include("django.conf.urls.i18n")),

@@ -6,7 +6,7 @@
 # COMMAND's exit code.
 #
 # Installs what is missing first (apt-get; via sudo when not root):
-# PostgreSQL server, redis-server, chromium, gettext.
+# PostgreSQL server, redis-server, chromium, gettext, spamassassin.
 #
 # Exported to COMMAND:
 #   DATABASE_URL=postgres://postgres@127.0.0.1:$PG_PORT/crm
@@ -73,6 +73,7 @@ command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 command -v redis-cli >/dev/null 2>&1 || missing+=(redis-tools)
 [[ -x "$CHROMIUM_PATH" ]] || missing+=(chromium)
 command -v msgfmt >/dev/null 2>&1 || missing+=(gettext)
+command -v spamassassin >/dev/null 2>&1 || missing+=(spamassassin)
 
 if [[ ${#missing[@]} -gt 0 ]]; then
     say "installing missing packages: ${missing[*]}"

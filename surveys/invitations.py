@@ -2,28 +2,26 @@
 
 An invitation is a row written in the same transaction as its cause (staff
 sending, the NPS schedule, a customer churning); the email goes out from a Celery
-task enqueued on commit. The link's token is random (`secrets.token_urlsafe`) and
-only its SHA-256 hash is stored, so a leaked database opens no survey. The token
-is made when the email is rendered (`invitation_deliver`), or when staff ask for a
-link to copy, and it is never stored in clear anywhere.
+task enqueued on commit (surveys.delivery sends it and recovers what a lost task or
+a dead worker left). The link's token is random (`secrets.token_urlsafe`) and only
+its SHA-256 hash is stored, so a leaked database opens no survey. The token is made
+when the email is sent (`delivery.invitation_deliver`), or when staff ask for a link
+to copy, and it is never stored in clear anywhere.
 
 A link works once: answering consumes it with one conditional UPDATE
 (`invitation_consume`), so two submissions racing each other store one answer.
 """
 
 import hashlib
-import logging
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
 from django.db.models import Count, Exists, OuterRef, Q, QuerySet
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils import timezone, translation
+from django.utils import timezone
 
 from customers.links import BadLink
 from customers.models import Customer
@@ -31,13 +29,10 @@ from customers.models import Customer
 from .events import invitations_queued
 from .models import Survey, SurveyInvitation
 
-logger = logging.getLogger(__name__)
-
 # A customer who churns and cancels in one go gets one exit survey, not two.
 EXIT_SURVEY_COOLDOWN_DAYS = 30
 # Delivery tasks take this many invitations each (a segment can be thousands).
 DELIVERY_BATCH = 200
-MAX_ATTEMPTS = 3
 
 
 # --- Tokens ------------------------------------------------------------------
@@ -67,7 +62,7 @@ def find_invitation(token: str) -> SurveyInvitation:
     digest = token_hash(token)
     invitation = (
         SurveyInvitation.objects.select_related("survey", "customer")
-        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest))
+        .filter(Q(token_hash=digest) | Q(reminder_token_hash=digest) | Q(earlier_token_hash=digest))
         .first()
     )
     if invitation is None:
@@ -95,7 +90,7 @@ def _expiry(now: datetime) -> datetime:
     return now + timedelta(days=settings.SURVEY_LINK_DAYS)
 
 
-def _deliver_on_commit(invitation_ids: list[int]) -> None:
+def enqueue_delivery(invitation_ids: list[int]) -> None:
     """Have them sent once the transaction commits, in batches of DELIVERY_BATCH.
 
     surveys.receivers enqueues the task (this module does not import tasks.py, which
@@ -118,7 +113,7 @@ def invitation_create(
         created_by=created_by,
         expires_at=_expiry(timezone.now()),
     )
-    _deliver_on_commit([invitation.pk])
+    enqueue_delivery([invitation.pk])
     return invitation
 
 
@@ -217,7 +212,7 @@ def _bulk_invite(
                 survey=survey, customer_id__in=customer_ids, status="pending", created_at__gte=now
             ).values_list("pk", flat=True)
         )
-    _deliver_on_commit(ids)
+    enqueue_delivery(ids)
     return len(created)
 
 
@@ -252,6 +247,7 @@ def nps_invitations_schedule(*, now: datetime | None = None) -> int:
             created_at__lte=now - timedelta(days=NPS_MIN_TENURE_DAYS),
         )
         .exclude(email="")
+        .filter(email_unsubscribe__isnull=True)  # see delivery.is_unsubscribed
         .exclude(Exists(asked_recently))
         .order_by("pk")
         .values_list("pk", flat=True)
@@ -274,92 +270,7 @@ def exit_invitation_create(*, customer: Customer, trigger: str) -> SurveyInvitat
     already = SurveyInvitation.objects.filter(
         customer=customer, survey__kind=Survey.Kind.EXIT, created_at__gte=since
     ).exists()
-    if already:
+    unsubscribed = Customer.objects.filter(pk=customer.pk, email_unsubscribe__isnull=False)
+    if already or unsubscribed.exists():  # see delivery.is_unsubscribed
         return None
     return invitation_create(survey=survey, customer=customer, trigger=trigger)
-
-
-# --- Delivering ----------------------------------------------------------------------
-
-
-def invitation_deliver(invitation_id: int, *, reminder: bool = False) -> bool:
-    """Render and send one invitation (or its reminder) in the customer's language.
-
-    Safe to call twice: the invitation is claimed with a conditional UPDATE that
-    also stores the new token's hash, so only one caller sends. On a sending
-    error the invitation goes back to pending (failed after MAX_ATTEMPTS) and
-    the error is raised for the task to retry. This is the one place that
-    renders and sends, so an email outbox can take it over.
-    """
-    token = new_token()
-    now = timezone.now()
-    invitations = SurveyInvitation.objects.filter(pk=invitation_id)
-    if reminder:
-        claimed = invitations.filter(
-            status=SurveyInvitation.Status.SENT,
-            used_at__isnull=True,
-            reminded_at__isnull=True,
-            expires_at__gt=now,
-        ).update(reminded_at=now, reminder_token_hash=token_hash(token))
-    else:
-        claimed = invitations.filter(
-            status=SurveyInvitation.Status.PENDING, expires_at__gt=now
-        ).update(status=SurveyInvitation.Status.SENT, sent_at=now, token_hash=token_hash(token))
-    if not claimed:
-        return False
-    invitation = SurveyInvitation.objects.select_related("survey", "customer").get(pk=invitation_id)
-    try:
-        _send(invitation, token, reminder=reminder)
-    except Exception as error:
-        logger.exception("Survey invitation %s not sent", invitation_id)
-        if reminder:
-            invitations.update(reminded_at=None, reminder_token_hash=None)
-        else:
-            attempts = invitation.attempts + 1
-            invitations.update(
-                status=SurveyInvitation.Status.FAILED
-                if attempts >= MAX_ATTEMPTS
-                else SurveyInvitation.Status.PENDING,
-                sent_at=None,
-                token_hash=None,
-                attempts=attempts,
-                last_error=str(error)[:300],
-            )
-        raise
-    return True
-
-
-def _send(invitation: SurveyInvitation, token: str, *, reminder: bool) -> None:
-    customer = invitation.customer
-    language = customer.preferred_language or settings.LANGUAGE_CODE
-    with translation.override(language):
-        context = {
-            "customer": customer,
-            "survey_title": invitation.survey.translated("title", language),
-            "intro": invitation.survey.translated("intro", language),
-            "url": survey_url(token),
-            "expires_at": invitation.expires_at,
-            "business_name": settings.BUSINESS_NAME,
-            "reminder": reminder,
-        }
-        subject = render_to_string("surveys/email/invitation_subject.txt", context)
-        text = render_to_string("surveys/email/invitation.txt", context)
-        html = render_to_string("surveys/email/invitation.html", context)
-    message = EmailMultiAlternatives(
-        subject=" ".join(subject.split()), body=text, to=[customer.email]
-    )
-    message.attach_alternative(html, "text/html")
-    message.send()
-
-
-def reminders_due(*, now: datetime | None = None) -> QuerySet:
-    """Invitations emailed N days ago or more, not answered, not reminded, still valid."""
-    now = now or timezone.now()
-    return SurveyInvitation.objects.filter(
-        status=SurveyInvitation.Status.SENT,
-        used_at__isnull=True,
-        reminded_at__isnull=True,
-        sent_at__lte=now - timedelta(days=settings.SURVEY_REMINDER_AFTER_DAYS),
-        # A reminder for a link about to expire would only frustrate.
-        expires_at__gt=now + timedelta(days=1),
-    ).order_by("pk")

@@ -9,6 +9,7 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
@@ -133,12 +134,18 @@ class SurveyInvitation(models.Model):
     Only the SHA-256 hash of the link's token is stored; the token itself is in
     the email (or shown once to staff for copying). A reminder gets its own token
     (`reminder_token_hash`), so the first email's link keeps working.
+
+    The row is its own outbox row (surveys.delivery): pending → sending (a worker
+    holds it until `claimed_until`, fenced by `lease_token`) → sent once the SMTP
+    server accepted the email. The reminder uses the same lease while the row is sent.
     """
 
     class Status(models.TextChoices):
         PENDING = "pending", _("Waiting to be sent")
+        SENDING = "sending", _("Being sent")
         SENT = "sent", _("Sent")
         FAILED = "failed", _("Sending failed")
+        CANCELLED = "cancelled", _("Not sent: unsubscribed")
         LINK = "link", _("Link copied by staff")
 
     class Trigger(models.TextChoices):
@@ -161,12 +168,23 @@ class SurveyInvitation(models.Model):
     reminder_token_hash = models.CharField(
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
+    # The link of the attempt before the latest one: a worker that died after the SMTP
+    # server accepted an email leaves a repeat with a new link; both must open the survey.
+    earlier_token_hash = models.CharField(
+        max_length=64, unique=True, null=True, blank=True, editable=False
+    )
     expires_at = models.DateTimeField(_("expires at"))
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     used_at = models.DateTimeField(_("answered at"), null=True, blank=True)
     attempts = models.PositiveSmallIntegerField(_("sending attempts"), default=0)
     last_error = models.CharField(_("last error"), max_length=300, blank=True)
+    # When a delivery task was last enqueued for it; the sweeper enqueues another for a
+    # pending row left longer than SURVEY_REQUEUE_AFTER_SECONDS (its message was lost).
+    queued_at = models.DateTimeField(_("queued at"), default=timezone.now)
+    # The lease of the worker sending the invitation or its reminder.
+    claimed_until = models.DateTimeField(_("being sent until"), null=True, blank=True)
+    lease_token = models.CharField(max_length=32, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
@@ -186,6 +204,12 @@ class SurveyInvitation(models.Model):
                 fields=["sent_at"],
                 condition=models.Q(used_at__isnull=True, reminded_at__isnull=True),
                 name="invitation_reminder_idx",
+            ),
+            # The sweeper: the few rows in flight (pending or being sent).
+            models.Index(
+                fields=["queued_at"],
+                condition=models.Q(status__in=["pending", "sending"]),
+                name="invitation_in_flight_idx",
             ),
         ]
 

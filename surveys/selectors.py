@@ -26,7 +26,7 @@ def invitation_counts(survey: Survey) -> InvitationCounts:
         invited=Count("id"),
         sent=Count("id", filter=Q(status__in=["sent", "link"])),
         answered=Count("id", filter=Q(used_at__isnull=False)),
-        pending=Count("id", filter=Q(status="pending")),
+        pending=Count("id", filter=Q(status__in=["pending", "sending"])),
         failed=Count("id", filter=Q(status="failed")),
     )
     return InvitationCounts(**row)

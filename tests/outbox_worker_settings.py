@@ -11,4 +11,4 @@ EMAIL_PORT = int(os.environ.get("TEST_SMTP_PORT", "25"))
 EMAIL_USE_TLS = False
 EMAIL_HOST_USER = ""
 EMAIL_HOST_PASSWORD = ""
-EMAIL_TIMEOUT = 10
+# EMAIL_TIMEOUT comes from the environment, as in production (crm/settings.py).

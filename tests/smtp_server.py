@@ -28,6 +28,10 @@ class Recorder:
     reject: dict[str, str] = field(default_factory=dict)  # recipient → SMTP reply
     messages: list[tuple[str, list[str], bytes]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+    # While set, the server stops answering: a message's data is read, and then no reply
+    # ever comes (its Message-ID goes to `hung`, not to `messages`: never accepted).
+    hang: threading.Event = field(default_factory=threading.Event)
+    hung: list[str] = field(default_factory=list)
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802
         if address in self.reject:
@@ -40,6 +44,10 @@ class Recorder:
             await asyncio.sleep(self.delay)
         content = envelope.content if isinstance(envelope.content, bytes) else b""
         match = MESSAGE_ID.search(content)
+        if self.hang.is_set():
+            with self.lock:
+                self.hung.append(match.group(1).decode() if match else "")
+            await asyncio.sleep(3600)  # cancelled when the server stops
         with self.lock:
             self.messages.append(
                 (match.group(1).decode() if match else "", list(envelope.rcpt_tos), content)

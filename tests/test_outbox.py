@@ -54,12 +54,14 @@ class FlakyConnection:
 
 def test_a_queued_email_is_claimed_and_sent_with_its_headers(consenting, template):
     email = queue_email(consenting, template)
-    assert outbox.claim_batch() == [email.pk]
-    assert outbox.claim_batch() == []  # claimed rows are not claimed again
+    claim = outbox.claim_batch()
+    assert claim.ids == [email.pk]
+    assert outbox.claim_batch().ids == []  # claimed rows are not claimed again
     email.refresh_from_db()
     assert (email.status, email.attempts) == (Status.SENDING, 1)
     assert email.lease_until > timezone.now()
-    result = sending.send_batch([email.pk])
+    assert email.lease_token == claim.token
+    result = sending.send_batch(claim)
     assert result.sent == 1
     sent = mail.outbox[0]
     assert sent.subject == "Hello Ada"
@@ -74,8 +76,8 @@ def test_a_queued_email_is_claimed_and_sent_with_its_headers(consenting, templat
 
 def test_only_due_rows_are_claimed(consenting, template):
     later = queue_email(consenting, template, next_attempt_at=timezone.now() + timedelta(hours=1))
-    assert outbox.claim_batch() == []
-    assert outbox.claim_batch(now=later.next_attempt_at) == [later.pk]
+    assert outbox.claim_batch().ids == []
+    assert outbox.claim_batch(now=later.next_attempt_at).ids == [later.pk]
 
 
 def test_a_temporary_smtp_error_retries_with_backoff_then_fails_after_the_limit(
@@ -87,9 +89,9 @@ def test_a_temporary_smtp_error_retries_with_backoff_then_fails_after_the_limit(
     delays = []
     for attempt in (1, 2, 3):
         now = timezone.now()
-        ids = outbox.claim_batch(now=email.next_attempt_at)
-        assert ids == [email.pk]
-        sending.send_batch(ids, connection=FlakyConnection(busy))
+        claim = outbox.claim_batch(now=email.next_attempt_at)
+        assert claim.ids == [email.pk]
+        sending.send_batch(claim, connection=FlakyConnection(busy))
         email.refresh_from_db()
         assert email.attempts == attempt
         assert "Try again later" in email.last_error

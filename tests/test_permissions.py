@@ -16,6 +16,7 @@ pytestmark = pytest.mark.django_db
 PUBLIC = {
     "login",
     "healthz",
+    "livez",
     "set_language",
     "home",
     "logout",

@@ -11,7 +11,7 @@ from aiosmtpd.controller import Controller
 from django.utils import timezone
 
 from customers.models import Customer
-from surveys import invitations
+from surveys import delivery
 from surveys.models import Survey, SurveyInvitation
 
 from .factories import CustomerFactory
@@ -59,7 +59,7 @@ def test_an_invitation_reaches_a_real_smtp_server_in_the_customers_language(
         trigger="manual",
         expires_at=timezone.now() + timezone.timedelta(days=30),
     )
-    assert invitations.invitation_deliver(invitation.pk) is True
+    assert delivery.invitation_deliver(invitation.pk) is True
 
     [message] = smtp_server.messages
     assert message["To"] == "lucia@example.es"

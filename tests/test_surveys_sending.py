@@ -14,7 +14,7 @@ from customers.models import Customer, Interaction
 from customers.services import interaction_log
 from retention.models import CustomerRisk
 from retention.risk.queue import case_resolve
-from surveys import invitations
+from surveys import delivery, invitations
 from surveys.models import Survey, SurveyInvitation
 from surveys.tasks import deliver_invitations, schedule_nps_invitations, send_survey_reminders
 
@@ -78,7 +78,7 @@ def test_delivering_twice_sends_once(default_nps, django_capture_on_commit_callb
             survey=default_nps, customer=customer, trigger="manual"
         )
     assert deliver_invitations.delay([invitation.pk]).get() == 0
-    assert invitations.invitation_deliver(invitation.pk) is False
+    assert delivery.invitation_deliver(invitation.pk) is False
     assert len(mail.outbox) == 1
 
 
@@ -90,14 +90,17 @@ def test_a_failed_send_is_recorded_and_retried(default_nps):
         expires_at=timezone.now() + timedelta(days=30),
     )
     with (
-        mock.patch("surveys.invitations._send", side_effect=OSError("connection refused")),
+        mock.patch(
+            "django.core.mail.backends.locmem.EmailBackend.send_messages",
+            side_effect=OSError("connection refused"),
+        ),
         pytest.raises(OSError),
     ):
-        invitations.invitation_deliver(invitation.pk)
+        delivery.invitation_deliver(invitation.pk)
     invitation.refresh_from_db()
-    assert (invitation.status, invitation.attempts, invitation.token_hash) == ("pending", 1, None)
+    assert (invitation.status, invitation.attempts, invitation.lease_token) == ("pending", 1, "")
     assert "connection refused" in invitation.last_error
-    assert invitations.invitation_deliver(invitation.pk) is True
+    assert delivery.invitation_deliver(invitation.pk) is True
     assert len(mail.outbox) == 1
 
 

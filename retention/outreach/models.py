@@ -185,6 +185,10 @@ class OutgoingEmail(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     next_attempt_at = models.DateTimeField(_("due"), default=timezone.now)
     lease_until = models.DateTimeField(null=True, blank=True)
+    # Names the claim that set the row "sending"; only the next claim replaces it. Every
+    # write a worker makes about the row requires it, so a worker whose lease ran out
+    # and whose rows another worker took cannot send or mark them (outreach/leases.py).
+    lease_token = models.CharField(max_length=32, blank=True, default="")
     last_error = models.TextField(_("last error"), blank=True)
     # What was sent, stored when it is sent (templates may change later).
     language = models.CharField(_("language"), max_length=10, blank=True)

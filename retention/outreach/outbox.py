@@ -10,15 +10,19 @@ Modelled on pretix's mail service. The life of a row:
   delivery on commit; a unique idempotency key makes queuing the same email twice
   a no-op.
 - Claiming locks due rows with SELECT ... FOR UPDATE SKIP LOCKED and flips them to
-  "sending" with a lease, so two workers never take the same row.
+  "sending" with a lease and a new lease token, so two workers never take the same
+  row, and a worker writes only about rows still under its token (leases.py: the
+  fenced writes, renewing the lease, retrying after a lost database connection).
 - Sending (`sending.send_batch`, called by `deliver`; sending.py also holds which
-  SMTP errors are retried and the backoff) renders each row, hands the messages to
-  ONE SMTP connection, and marks them sent every few messages (`OUTBOX_MARK_EVERY`).
-  A worker killed between the server accepting a message and that mark leaves the
-  row "sending"; after the lease the sweeper re-queues it and it is sent again, with
-  the same Message-ID (fixed at queue time), so a duplicate is recognisable. That
-  window, at most `OUTBOX_MARK_EVERY` messages, is the only way an email goes out
-  twice.
+  SMTP errors are retried and the backoff) renders each row, checks the lease right
+  before handing it to the SMTP server over a few reused connections, and marks the
+  accepted ones sent every few messages (`OUTBOX_MARK_EVERY`).
+- A sending loop killed between the server accepting a message and that mark leaves
+  the row "sending"; after the lease the sweeper re-queues it and it is sent again,
+  with the same Message-ID (fixed at queue time), so a duplicate is recognisable. That
+  window, at most OUTBOX_MARK_EVERY + OUTBOX_SMTP_CONNECTIONS - 1 messages per sending
+  loop (a worker runs one loop per pool process), is the only way an email goes out
+  twice; see the README ("The outbox") for the whole bound.
 """
 
 import logging
@@ -32,7 +36,7 @@ from django.utils.translation import gettext as _
 
 from customers.models import Customer
 
-from . import sending
+from . import leases, sending
 from .events import emails_queued
 from .models import OutgoingEmail
 
@@ -83,28 +87,46 @@ def email_queue(
 # --- Claiming ----------------------------------------------------------------------
 
 
-def claim_batch(*, limit: int | None = None, now: datetime | None = None) -> list[int]:
-    """Lock up to `limit` due rows for this worker: status → sending, with a lease."""
+def claim_batch(*, limit: int | None = None, now: datetime | None = None) -> leases.Claim:
+    """Lock up to `limit` due rows for this worker: status → sending, with a lease and a
+    new token that every later write about them requires."""
     now = now or timezone.now()
     limit = limit or settings.OUTBOX_BATCH_SIZE
-    with transaction.atomic():
-        ids = list(
-            OutgoingEmail.objects.select_for_update(skip_locked=True)
-            .filter(status=Status.QUEUED, next_attempt_at__lte=now)
-            .order_by("next_attempt_at", "id")
-            .values_list("pk", flat=True)[:limit]
-        )
-        if ids:
-            OutgoingEmail.objects.filter(pk__in=ids).update(
-                status=Status.SENDING,
-                lease_until=now + timedelta(seconds=settings.OUTBOX_LEASE_SECONDS),
-                attempts=F("attempts") + 1,
+    lease_seconds = settings.OUTBOX_LEASE_SECONDS
+    claim = leases.Claim(
+        ids=[],
+        token=leases.new_token(),
+        lease_until=now + timedelta(seconds=lease_seconds),
+        lease_seconds=lease_seconds,
+    )
+
+    def claim_rows() -> list[int]:
+        with transaction.atomic():
+            ids = list(
+                OutgoingEmail.objects.select_for_update(skip_locked=True)
+                .filter(status=Status.QUEUED, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "id")
+                .values_list("pk", flat=True)[:limit]
             )
-    return ids
+            if ids:
+                OutgoingEmail.objects.filter(pk__in=ids).update(
+                    status=Status.SENDING,
+                    lease_until=claim.lease_until,
+                    lease_token=claim.token,
+                    attempts=F("attempts") + 1,
+                )
+        return ids
+
+    # A claim whose commit was lost with the connection leaves its rows to the sweeper.
+    claim.ids = leases.with_reconnect(claim_rows, "claiming emails")
+    return claim
 
 
 def release_expired_leases(*, now: datetime | None = None) -> int:
-    """The sweeper: rows a dead worker left "sending" go back to the queue (or fail)."""
+    """The sweeper: rows a dead worker left "sending" go back to the queue (or fail).
+
+    Their lease token stays: the dead claim's writes still match until a new claim
+    takes the row (a late "sent" from a worker that was only slow is the truth)."""
     now = now or timezone.now()
     expired = OutgoingEmail.objects.filter(status=Status.SENDING, lease_until__lt=now)
     failed = expired.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
@@ -131,12 +153,12 @@ def deliver(*, max_batches: int | None = None, connection=None) -> sending.SendO
     total = sending.SendOutcome()
     batches = 0
     while max_batches is None or batches < max_batches:
-        ids = claim_batch()
-        if not ids:
+        claim = claim_batch()
+        if not claim:
             break
         batches += 1
-        outcome = sending.send_batch(ids, connection=connection)
-        for name in ("sent", "failed", "retrying", "cancelled"):
+        outcome = sending.send_batch(claim, connection=connection)
+        for name in ("sent", "failed", "retrying", "cancelled", "taken_over"):
             setattr(total, name, getattr(total, name) + getattr(outcome, name))
         total.errors += outcome.errors
         if outcome.connection_failed:

@@ -1,9 +1,11 @@
 """Sending claimed outbox rows: render each, hand it to the SMTP server, record the outcome.
 
-`send_batch` takes the ids `outbox.claim_batch` locked ("sending", with a lease) and
-leaves each row sent, cancelled, failed, or queued again with a backoff; the row's
-life around it (queuing, claiming, the sweeper, the deliver loop) is in outbox.py,
-which calls this module (never the other way round).
+`send_batch` takes the claim `outbox.claim_batch` made (rows "sending", with a lease
+and a token) and leaves each row sent, cancelled, failed, or queued again with a
+backoff; the row's life around it (queuing, claiming, the sweeper, the deliver loop) is
+in outbox.py, which calls this module (never the other way round). Every write goes
+through leases.py, conditional on the claim's token; the lease is checked (and renewed
+when half of it has passed) right before each message goes to the server.
 """
 
 import contextlib
@@ -12,6 +14,7 @@ import logging
 import smtplib
 import threading
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,20 +23,20 @@ from email.utils import formataddr, parseaddr
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
-from django.db import connection as db_connection
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.links import make_token
 
-from . import cadence, mime, placeholders, rendering
+from . import cadence, headers, leases, mime, placeholders, rendering
+from .headers import idna_address
 from .models import EmailTemplateTranslation, EmailUnsubscribe, OutgoingEmail
 
 logger = logging.getLogger(__name__)
 Status = OutgoingEmail.Status
 
 PERMANENT, RETRY, CONNECTION = "permanent", "retry", "connection"
+QUIT_TIMEOUT = 2.0  # seconds to say goodbye to an SMTP server; then the socket is closed
 
 
 # --- Outcomes, and how a failed attempt is judged ----------------------------------
@@ -45,6 +48,7 @@ class SendOutcome:
     failed: int = 0
     retrying: int = 0
     cancelled: int = 0
+    taken_over: int = 0  # rows another worker claimed after this one's lease ran out
     connection_failed: bool = False
     errors: list[str] = field(default_factory=list)
 
@@ -89,13 +93,6 @@ def recipient_name(email: OutgoingEmail) -> str:
     return rendering.single_line(name)
 
 
-def idna_address(address: str) -> str:
-    """An internationalised domain (anna@müller.de, which the forms accept) in its
-    ASCII form. A non-ASCII local part still fails: it needs SMTPUTF8."""
-    local, _at, domain = address.rpartition("@")
-    return f"{local}@{domain.encode('idna').decode('ascii')}" if domain else address
-
-
 def build_message(
     email: OutgoingEmail,
     rendered: rendering.RenderedEmail,
@@ -103,20 +100,29 @@ def build_message(
     *,
     unsubscribe_token: str = "",
 ) -> EmailMultiAlternatives:
-    headers = {"Message-ID": email.message_id}
+    message_headers = {"Message-ID": email.message_id}
     if email.kind in OutgoingEmail.CUSTOMER_KINDS:
         # RFC 8058: mail programs offer "unsubscribe" and POST to this URL.
         token = unsubscribe_token or make_token("unsubscribe", email.customer_id)
-        url = placeholders.link_url("retention:unsubscribe_one_click", token)
-        headers["List-Unsubscribe"] = f"<{url}>"
-        headers["List-Unsubscribe-Post"] = "List-Unsubscribe=One-Click"
+        message_headers |= headers.list_headers(
+            label=headers.FOLLOW_UPS,
+            description=f"{settings.BUSINESS_NAME} follow-ups",
+            unsubscribe_url=placeholders.link_url("retention:unsubscribe_one_click", token),
+        )
+        # Follow-ups say "just reply": the answer goes to the account manager.
+        if reply_to := headers.reply_to(email.customer.owner):
+            message_headers["Reply-To"] = reply_to
+    else:
+        message_headers |= headers.list_headers(
+            label=headers.STAFF_NOTICES, description=f"{settings.BUSINESS_NAME} CRM notices"
+        )
     to = formataddr((recipient_name(email), idna_address(email.to_email)))
     message = EmailMultiAlternatives(
         subject=rendered.subject,
         body=rendered.text,
         from_email=settings.DEFAULT_FROM_EMAIL,
         to=[to],
-        headers=headers,
+        headers=message_headers,
         connection=connection,
     )
     message.attach_alternative(rendered.html, "text/html")
@@ -165,12 +171,19 @@ def render(
 # --- Sending a batch ---------------------------------------------------------------
 
 
-def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
+def send_batch(claim: leases.Claim | Sequence[int], *, connection=None) -> SendOutcome:
     """Render claimed rows and hand them to the SMTP server over reused connections;
-    record each outcome."""
-    outcome = SendOutcome()
+    record each outcome. A plain list of ids stands for rows set "sending" by hand."""
+    if not isinstance(claim, leases.Claim):
+        claim = leases.Claim.by_hand(claim)
+    return _Batch(claim, connection).send()
+
+
+def _load(claim: leases.Claim) -> tuple[list[OutgoingEmail], dict[int, list], set[int]]:
+    """The claimed rows with what rendering reads, their templates, who unsubscribed."""
     emails = list(
-        OutgoingEmail.objects.filter(pk__in=ids, status=Status.SENDING)
+        leases.held(claim, claim.ids)
+        .filter(status=Status.SENDING)
         .select_related(
             "customer__company",
             "customer__owner__staff_profile",
@@ -179,8 +192,6 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
         )
         .order_by("id")
     )
-    if not emails:
-        return outcome
     translations: dict[int, list] = {}
     template_ids = {email.template_id for email in emails if email.template_id}
     for row in EmailTemplateTranslation.objects.filter(template_id__in=template_ids):
@@ -190,76 +201,176 @@ def send_batch(ids: list[int], *, connection=None) -> SendOutcome:
             customer_id__in={email.customer_id for email in emails}
         ).values_list("customer_id", flat=True)
     )
-    senders = _Senders(connection)
-    prepared: dict = {}
-    sent: list[OutgoingEmail] = []
-    waiting = deque(emails)
-    in_flight: dict[Future, tuple[OutgoingEmail, rendering.RenderedEmail]] = {}
-    stopped = False
-    try:
-        while waiting or in_flight:
-            # Keep every connection busy: render the next emails while others are on the wire.
-            while waiting and not stopped and len(in_flight) < senders.parallel:
-                email = waiting.popleft()
-                reason = _why_not_send(email, unsubscribed)
-                if reason:
-                    _finish(email, Status.CANCELLED, reason)
-                    outcome.cancelled += 1
-                    continue
-                try:
-                    # One signed token for the link in the text and the List-Unsubscribe header.
-                    token = make_token("unsubscribe", email.customer_id)
-                    rendered = render(
-                        email, translations, prepared=prepared, unsubscribe_token=token
-                    )
-                    message = build_message(email, rendered, None, unsubscribe_token=token)
-                except Exception as error:  # noqa: BLE001 - a rendering error fails this row only
-                    logger.exception("Outbox: cannot build email %s", email.pk)
-                    _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
-                    outcome.failed += 1
-                    continue
-                future = senders.submit(
-                    message, recipient_name(email), idna_address(email.to_email)
+    return emails, translations, unsubscribed
+
+
+class _Batch:
+    """One claim on its way out: the main thread renders, checks the lease and records
+    outcomes (the only thread touching the database); `_Senders` threads talk SMTP."""
+
+    def __init__(self, claim: leases.Claim, connection) -> None:
+        self.claim = claim
+        self.given_connection = connection
+        self.outcome = SendOutcome()
+        self.prepared: dict = {}
+        self.accepted: list[OutgoingEmail] = []  # by the server, not yet marked sent
+        self.waiting: deque[OutgoingEmail] = deque()
+        self.in_flight: dict[Future, tuple[OutgoingEmail, rendering.RenderedEmail]] = {}
+        self.stopped = False  # no new message goes out (the SMTP connection is in doubt)
+        self.failed = False  # an unexpected error (the database's?) ends the batch
+
+    def send(self) -> SendOutcome:
+        if not self.claim.ids:
+            return self.outcome
+        emails, self.translations, self.unsubscribed = leases.with_reconnect(
+            lambda: _load(self.claim), "loading emails to send"
+        )
+        if not emails:
+            return self.outcome
+        self.waiting = deque(emails)
+        self.senders = _Senders(self.given_connection)
+        try:
+            while self.waiting or self.in_flight:
+                # Keep every connection busy: render the next emails while others are
+                # on the wire.
+                while (
+                    self.waiting
+                    and not self.stopped
+                    and len(self.in_flight) < self.senders.parallel
+                ):
+                    self._keep_lease()  # right before a message goes out: still ours?
+                    if self.waiting:
+                        self._submit(self.waiting.popleft())
+                if not self.in_flight:
+                    break
+                done, _pending = wait(
+                    self.in_flight, timeout=self.claim.wake_every, return_when=FIRST_COMPLETED
                 )
-                in_flight[future] = (email, rendered)
-            if not in_flight:
-                break
-            done, _pending = wait(in_flight, return_when=FIRST_COMPLETED)
-            for future in done:
-                email, rendered = in_flight.pop(future)
-                error = future.exception()
-                if error is None:
+                for future in done:
+                    self._collect(future)
+                self._keep_lease()
+                if self.stopped and self.waiting:
+                    error = ConnectionError(self.outcome.errors[-1])
+                    self._release_untried(list(self.waiting), error)
+                    self.waiting.clear()
+        except BaseException:
+            # Still wait for what is on the wire and mark what the server accepted, but
+            # renew nothing on a database that may be what failed.
+            self.failed = True
+            raise
+        finally:
+            self._finish_in_flight()
+        return self.outcome
+
+    def _unfinished(self) -> list[int]:
+        return [
+            *(email.pk for email in self.waiting),
+            *(email.pk for email, _rendered in self.in_flight.values()),
+            *(email.pk for email in self.accepted),
+        ]
+
+    def _keep_lease(self) -> None:
+        """Renew the lease once half of it has passed; rows the renewal no longer finds
+        (another worker claimed them after this one's lease ran out) are not sent."""
+        if not self.claim.renewal_due(timezone.now()):
+            return
+        still = leases.renew(self.claim, self._unfinished())
+        lost = [email for email in self.waiting if email.pk not in still]
+        if lost:
+            logger.warning("Outbox: %s emails are no longer this worker's; not sent", len(lost))
+            self.outcome.taken_over += len(lost)
+            self.waiting = deque(email for email in self.waiting if email.pk in still)
+
+    def _submit(self, email: OutgoingEmail) -> None:
+        reason = _why_not_send(email, self.unsubscribed)
+        if reason:
+            leases.finish(self.claim, email, Status.CANCELLED, reason)
+            self.outcome.cancelled += 1
+            return
+        try:
+            # One signed token for the link in the text and the List-Unsubscribe header.
+            token = make_token("unsubscribe", email.customer_id)
+            rendered = render(
+                email, self.translations, prepared=self.prepared, unsubscribe_token=token
+            )
+            message = build_message(email, rendered, None, unsubscribe_token=token)
+        except Exception as error:  # noqa: BLE001 - a rendering error fails this row only
+            logger.exception("Outbox: cannot build email %s", email.pk)
+            leases.finish(self.claim, email, Status.FAILED, f"{type(error).__name__}: {error}")
+            self.outcome.failed += 1
+            return
+        future = self.senders.submit(message, recipient_name(email), idna_address(email.to_email))
+        self.in_flight[future] = (email, rendered)
+
+    def _collect(self, future: Future) -> None:
+        email, rendered = self.in_flight.pop(future)
+        error = future.exception()
+        if error is None:
+            _keep_rendered(email, rendered)
+            self.accepted.append(email)
+            if len(self.accepted) >= settings.OUTBOX_MARK_EVERY:
+                self._mark_accepted()
+        elif isinstance(error, ValueError):
+            # BadHeaderError and friends: raised while building, before any SMTP traffic.
+            leases.finish(self.claim, email, Status.FAILED, f"{type(error).__name__}: {error}")
+            self.outcome.failed += 1
+        elif isinstance(error, smtplib.SMTPException | OSError):
+            kind = classify_error(error)
+            self._record_failure(email, error, permanent=kind == PERMANENT)
+            if kind == CONNECTION:
+                # The connection is in doubt (refused, cut, timed out): what is on the
+                # wire finishes, the rest goes back to the queue untried and this worker
+                # stops for now.
+                self.stopped = True
+                self.outcome.connection_failed = True
+        else:
+            raise error
+
+    def _mark_accepted(self) -> None:
+        # Cleared only once marked: if the database stays away, the last try (on the
+        # way out) includes them.
+        if self.accepted:
+            self.outcome.sent += leases.mark_sent(self.claim, self.accepted)
+            self.accepted = []
+
+    def _finish_in_flight(self) -> None:
+        """Wait for the messages on the wire (keeping the lease meanwhile), mark what the
+        server accepted, then close the connections."""
+        try:
+            while any(not future.done() for future in self.in_flight):
+                wait(self.in_flight, timeout=self.claim.wake_every, return_when=FIRST_COMPLETED)
+                if not self.failed:
+                    self._keep_lease()
+            for future, (email, rendered) in self.in_flight.items():
+                if future.exception() is None:
                     _keep_rendered(email, rendered)
-                    sent.append(email)
-                    if len(sent) >= settings.OUTBOX_MARK_EVERY:
-                        outcome.sent += _mark_sent(sent)
-                        sent = []
-                elif isinstance(error, ValueError):
-                    # BadHeaderError and friends: raised while building, before any SMTP traffic.
-                    _finish(email, Status.FAILED, f"{type(error).__name__}: {error}")
-                    outcome.failed += 1
-                elif isinstance(error, smtplib.SMTPException | OSError):
-                    kind = classify_error(error)
-                    _record_failure(email, error, outcome, permanent=kind == PERMANENT)
-                    if kind == CONNECTION:
-                        # The connection is in doubt: what is on the wire finishes, the rest
-                        # goes back to the queue untried and this worker stops for now.
-                        stopped = True
-                        outcome.connection_failed = True
-                else:
-                    raise error
-            if stopped and waiting:
-                _release_untried(list(waiting), ConnectionError(outcome.errors[-1]), outcome)
-                waiting.clear()
-    finally:
-        senders.close()  # waits for what is on the wire
-        for future, (email, rendered) in in_flight.items():
-            if future.done() and future.exception() is None:
-                _keep_rendered(email, rendered)
-                sent.append(email)
-        # Also on the way out of an unexpected error: what the server accepted is sent.
-        outcome.sent += _mark_sent(sent)
-    return outcome
+                    self.accepted.append(email)
+            self.in_flight.clear()
+            # Also on the way out of an unexpected error: what the server accepted is sent.
+            self._mark_accepted()
+        finally:
+            self.senders.close()
+
+    def _record_failure(
+        self, email: OutgoingEmail, error: Exception, *, permanent: bool = False
+    ) -> None:
+        message = f"{type(error).__name__}: {error}"[:2000]
+        self.outcome.errors.append(message)
+        if permanent or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
+            leases.finish(self.claim, email, Status.FAILED, message)
+            self.outcome.failed += 1
+            return
+        due = timezone.now() + retry_delay(email.attempts)
+        if email.kind in OutgoingEmail.CUSTOMER_KINDS:
+            due = cadence.next_allowed_time(due)
+        leases.requeue(self.claim, email, due=due, error=message)
+        self.outcome.retrying += 1
+
+    def _release_untried(self, emails: list[OutgoingEmail], error: Exception) -> None:
+        """Rows never handed to the server: back to the queue, this claim not counted."""
+        due = timezone.now() + retry_delay(1)
+        leases.release(self.claim, emails, due=due, error=f"{type(error).__name__}: {error}")
+        self.outcome.retrying += len(emails)
 
 
 class _Senders:
@@ -314,6 +425,11 @@ class _Senders:
     def close(self) -> None:
         self.pool.shutdown(wait=True)
         for connection in [*self.opened, *([self.given] if self.given is not None else [])]:
+            # QUIT to a server that stopped answering would wait a whole EMAIL_TIMEOUT.
+            sock = getattr(getattr(connection, "connection", None), "sock", None)
+            if sock is not None:
+                with contextlib.suppress(OSError):
+                    sock.settimeout(QUIT_TIMEOUT)
             # Closing a broken connection may fail: nothing is left to do then.
             with contextlib.suppress(smtplib.SMTPException, OSError):
                 connection.close()
@@ -327,69 +443,3 @@ def _keep_rendered(email: OutgoingEmail, rendered: rendering.RenderedEmail) -> N
     email.subject = rendered.subject[:300]
     email.body_text = rendered.text
     email.body_html = rendered.html
-
-
-def _mark_sent(emails: list[OutgoingEmail]) -> int:
-    if not emails:
-        return 0
-    now = timezone.now()
-    for email in emails:
-        email.status = Status.SENT
-        email.sent_at = now
-        email.lease_until = None
-        email.last_error = ""
-    # One UPDATE ... FROM (VALUES ...) gives each row its own rendered content in one
-    # statement (PostgreSQL, and SQLite >= 3.33). bulk_update's CASE expressions, or an
-    # upsert re-sending whole rows, cost more than the sending itself.
-    table = OutgoingEmail._meta.db_table
-    rows = ", ".join(["(CAST(%s AS bigint), %s, %s, %s, %s)"] * len(emails))
-    params: list = [Status.SENT, now]
-    for email in emails:
-        params += [email.pk, email.language, email.subject, email.body_text, email.body_html]
-    with db_connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET status = %s, sent_at = %s, lease_until = NULL, "  # noqa: S608
-            "last_error = '', language = v.column2, subject = v.column3, "
-            "body_text = v.column4, body_html = v.column5 "
-            f"FROM (VALUES {rows}) AS v WHERE {table}.id = v.column1",
-            params,
-        )
-    return len(emails)
-
-
-def _finish(email: OutgoingEmail, status: str, error: str) -> None:
-    OutgoingEmail.objects.filter(pk=email.pk).update(
-        status=status, lease_until=None, last_error=error[:2000]
-    )
-
-
-def _record_failure(
-    email: OutgoingEmail, error: Exception, outcome: SendOutcome, *, permanent: bool = False
-) -> None:
-    message = f"{type(error).__name__}: {error}"[:2000]
-    outcome.errors.append(message)
-    if permanent or email.attempts >= settings.OUTBOX_MAX_ATTEMPTS:
-        _finish(email, Status.FAILED, message)
-        outcome.failed += 1
-        return
-    due = timezone.now() + retry_delay(email.attempts)
-    if email.kind in OutgoingEmail.CUSTOMER_KINDS:
-        due = cadence.next_allowed_time(due)
-    OutgoingEmail.objects.filter(pk=email.pk).update(
-        status=Status.QUEUED, lease_until=None, last_error=message, next_attempt_at=due
-    )
-    outcome.retrying += 1
-
-
-def _release_untried(emails: list[OutgoingEmail], error: Exception, outcome: SendOutcome) -> None:
-    """Rows never handed to the server: back to the queue, this claim not counted."""
-    if not emails:
-        return
-    OutgoingEmail.objects.filter(pk__in=[e.pk for e in emails], status=Status.SENDING).update(
-        status=Status.QUEUED,
-        lease_until=None,
-        attempts=F("attempts") - 1,
-        next_attempt_at=timezone.now() + retry_delay(1),
-        last_error=f"{type(error).__name__}: {error}"[:2000],
-    )
-    outcome.retrying += len(emails)
