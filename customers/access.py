@@ -80,7 +80,8 @@ ROLE_PERMISSIONS = {
         "retention.change_followuprule",
     ],
 }
-ADMIN_APPS = ("customers", "retention", "surveys")
+# Backups are in: the admins are the ones who must see that the last one failed.
+ADMIN_APPS = ("customers", "retention", "surveys", "backups")
 
 
 def sync_roles(**_signal_kwargs) -> None:
