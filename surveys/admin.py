@@ -46,7 +46,16 @@ class SurveyInvitationAdmin(admin.ModelAdmin):
     search_fields = ["customer__search_text"]
     list_select_related = ["survey", "customer"]
     raw_id_fields = ["customer", "created_by"]
-    readonly_fields = ["sent_at", "reminded_at", "used_at", "attempts", "last_error", "created_at"]
+    readonly_fields = [
+        "sent_at",
+        "reminded_at",
+        "used_at",
+        "attempts",
+        "last_error",
+        "queued_at",
+        "claimed_until",
+        "created_at",
+    ]
     show_full_result_count = False
 
 
