@@ -226,6 +226,7 @@ def test_many_emails_go_over_a_few_reused_smtp_connections(settings, template):
     assert len({c.email for c in customers}) == 25
 
 
+@override_settings(EMAIL_OPEN_TRACKING=True)
 def test_the_open_pixel_records_the_first_open(client, consenting, template):
     from retention.outreach.rendering import open_pixel_url
 
@@ -263,6 +264,7 @@ def _sent(customer, template, days_ago: int, opened: bool = False) -> None:
     )
 
 
+@override_settings(EMAIL_OPEN_TRACKING=True)
 def test_unopened_follow_ups_feed_the_churn_risk_score(template):
     ignoring = CustomerFactory(marketing_consent=True)
     reading = CustomerFactory(marketing_consent=True)
@@ -309,6 +311,7 @@ def test_a_line_break_in_an_address_fails_that_email_over_smtp(settings, templat
     assert [rcpt for _id, rcpt, _raw in recorder.messages] == [[fine.to_email]]
 
 
+@override_settings(EMAIL_OPEN_TRACKING=True)
 def test_what_the_smtp_server_receives_parses_back_to_the_email(settings, template):
     """The SMTP path writes the MIME bytes itself: a mail program must read them back."""
     from email import message_from_bytes, policy
