@@ -35,6 +35,7 @@ def main() -> int:
     from django.db import connection
 
     from . import calibration, load, loyalty, onboarding, pages, recompute
+    from . import dashboard as dashboard_bench
     from . import outbox as outbox_bench
     from . import surveys as survey_bench
 
@@ -53,6 +54,8 @@ def main() -> int:
     timings = pages.run(data)
     print("Timing the survey pages ...")
     survey_lines, surveys_passed = survey_bench.run(data)
+    print("Timing the dashboard ...")
+    dashboard_lines, dashboard_passed = dashboard_bench.run(data)
     constant, constant_lines = pages.query_counts_constant(timings)
     outbox_result = outbox_bench.run()
     failing = [timing for timing in timings if not timing.passed]
@@ -97,6 +100,7 @@ def main() -> int:
         "",
         *survey_lines,
         *loyalty_lines,
+        *dashboard_lines,
         *outbox_bench.section(outbox_result),
     ]
     if failing:
@@ -117,7 +121,13 @@ def main() -> int:
     print(text)
     RESULTS.write_text(text, encoding="utf-8")
     print(f"Written to {RESULTS}")
-    passed = constant and not failing and not recompute_failures and outbox_result.passed
+    passed = (
+        constant
+        and not failing
+        and not recompute_failures
+        and outbox_result.passed
+        and dashboard_passed
+    )
     passed = passed and calibration_passed
     return 0 if passed and surveys_passed and loyalty_passed else 1
 

@@ -267,6 +267,17 @@ CELERY_BEAT_SCHEDULE["nightly-loyalty"] = {
     "task": "retention.loyalty.tasks.nightly_loyalty",
     "schedule": crontab(hour=LOYALTY_NIGHTLY_HOUR, minute=LOYALTY_NIGHTLY_MINUTE),
 }
+# Membership spells (who was a customer when: the dashboard's churn and cohort figures),
+# rebuilt after the risk recompute and before anyone reads the dashboard. A customer
+# without a contract (no plan, no renewal date) is lost after this many days without
+# a purchase.
+LAPSED_AFTER_DAYS = env.int("LAPSED_AFTER_DAYS", default=180)
+MEMBERSHIP_NIGHTLY_HOUR = env.int("MEMBERSHIP_NIGHTLY_HOUR", default=2)
+MEMBERSHIP_NIGHTLY_MINUTE = env.int("MEMBERSHIP_NIGHTLY_MINUTE", default=45)
+CELERY_BEAT_SCHEDULE["nightly-membership"] = {
+    "task": "customers.tasks.rebuild_membership",
+    "schedule": crontab(hour=MEMBERSHIP_NIGHTLY_HOUR, minute=MEMBERSHIP_NIGHTLY_MINUTE),
+}
 
 # --- Backups (manage.py backup / restore; README "Production") -----------------
 BACKUP_DIR = Path(env.str("BACKUP_DIR", default=str(VAR_DIR / "backups")))
@@ -305,6 +316,19 @@ CUSTOMER_CARDS_LAZY = env.bool("CUSTOMER_CARDS_LAZY", default=True)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
 IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
 IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
+# Import steps (checking a file, importing it) run in a worker that holds the job under
+# a lease, renewed as it checks rows; an import's transaction keeps its job locked. Every
+# IMPORT_REPAIR_SECONDS the repair job queues again the steps whose lease ran out (the
+# worker died; after IMPORT_MAX_ATTEMPTS workers the job fails) and those queued more
+# than IMPORT_REQUEUE_AFTER_SECONDS ago that no worker took (the message was lost).
+IMPORT_LEASE_SECONDS = env.int("IMPORT_LEASE_SECONDS", default=120)
+IMPORT_REQUEUE_AFTER_SECONDS = env.int("IMPORT_REQUEUE_AFTER_SECONDS", default=300)
+IMPORT_REPAIR_SECONDS = env.int("IMPORT_REPAIR_SECONDS", default=120)
+IMPORT_MAX_ATTEMPTS = env.int("IMPORT_MAX_ATTEMPTS", default=3)
+CELERY_BEAT_SCHEDULE["repair-import-jobs"] = {
+    "task": "customers.tasks.repair_import_jobs",
+    "schedule": IMPORT_REPAIR_SECONDS,
+}
 DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 # Surveys: link lifetime, reminders, the NPS rhythm, abuse limits (SITE_URL: see below).
 SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)

@@ -2,11 +2,13 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
-from customers.views import healthz, home, livez
+from customers.views import healthz, livez
+from dashboard.views import DashboardView
 from retention.onboarding.views import onboarding_public
 
 urlpatterns = [
-    path("", home, name="home"),
+    path("", DashboardView.as_view(), name="home"),  # the owner's dashboard
+    path("dashboard/", include("dashboard.urls")),
     path("healthz/", healthz, name="healthz"),  # readiness: database and broker answer
     path("livez/", livez, name="livez"),  # liveness: the process answers
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),

@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import Company, Customer, ImportJob, Interaction, Tag
+from .models import Company, Customer, ImportJob, Interaction, MembershipBuild, StatusChange, Tag
 
 
 @admin.register(Company)
@@ -51,3 +51,31 @@ class ImportJobAdmin(admin.ModelAdmin):
     list_filter = ["status", "target"]
     exclude = ["content"]
     readonly_fields = ["errors", "preview"]
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """History and derived rows: shown, never edited by hand."""
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(StatusChange)
+class StatusChangeAdmin(ReadOnlyAdmin):
+    list_display = ["customer", "from_status", "to_status", "changed_on", "recorded_at"]
+    list_filter = ["to_status"]
+    raw_id_fields = ["customer"]
+    list_select_related = ["customer"]
+    date_hierarchy = "changed_on"
+    show_full_result_count = False
+
+
+@admin.register(MembershipBuild)
+class MembershipBuildAdmin(ReadOnlyAdmin):
+    list_display = ["as_of", "started_at", "finished_at", "customers", "spells"]

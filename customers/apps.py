@@ -1,5 +1,5 @@
 from django.apps import AppConfig
-from django.db.models.signals import post_migrate
+from django.db.models.signals import post_migrate, post_save
 from django.utils.translation import gettext_lazy as _
 
 
@@ -10,9 +10,12 @@ class CustomersConfig(AppConfig):
     def ready(self) -> None:
         from . import events, receivers, timeline
         from .access import sync_roles
-        from .models import ImportJob
+        from .models import Customer, ImportJob
 
         post_migrate.connect(sync_roles, dispatch_uid="crm_sync_roles")
+        post_save.connect(
+            receivers.record_status_change, sender=Customer, dispatch_uid="status_history"
+        )
 
         timeline.register_source("interaction", timeline.interaction_entries)
 

@@ -67,25 +67,49 @@ class ImportUploadView(StaffRequiredMixin, View):
 
 
 def _progress_context(job: ImportJob) -> dict:
-    """What the progress bar shows: the running step, how far it is, whether to keep polling."""
+    """What the progress bar shows: the step's state, from the job's row (queued, held by
+    a worker, or left by one that stopped), and how far it is, from the cache."""
     progress = importing.read_progress(job.pk) or {}
-    queued = job.status == ImportJob.Status.VALIDATED and progress.get("phase") == "queued"
     total = progress.get("total") or 0
     done = min(progress.get("done") or 0, total)
+    return {
+        "job": job,
+        "polling": job.in_progress,
+        "phase_label": _phase_label(job, progress.get("phase")) if job.in_progress else "",
+        "attempt_label": _attempt_label(job),
+        "done": done,
+        "total": total,
+        "percent": round(100 * done / total) if total else 0,
+    }
+
+
+def _phase_label(job: ImportJob, phase: str | None) -> str:
+    if job.is_waiting_for_worker:
+        if job.attempts:
+            return _("The worker on this file stopped; waiting for another…")
+        return _("Waiting for the importer…")
+    checking = job.status == ImportJob.Status.VALIDATING
+    if checking and job.lease_until and job.lease_until < timezone.now():
+        # (A live import keeps its row locked instead of renewing: only a check can tell.)
+        return _("The worker on this file is not answering; another will take over soon…")
     phase_labels = {
-        "queued": _("Waiting for the importer…"),
         "validating": _("Checking rows…"),
         "checking": _("Checking rows again before writing…"),
         "writing": _("Writing rows…"),
     }
-    default_label = _("Starting…") if job.is_running else ""
-    return {
-        "job": job,
-        "polling": job.is_running or queued,
-        "phase_label": phase_labels.get(progress.get("phase"), default_label),
-        "done": done,
-        "total": total,
-        "percent": round(100 * done / total) if total else 0,
+    if phase in phase_labels:
+        return phase_labels[phase]
+    return _("Checking rows…") if checking else _("Starting…")
+
+
+def _attempt_label(job: ImportJob) -> str:
+    """After a worker stopped on this step: which try this is, of how many."""
+    attempt = job.attempts + 1 if job.is_waiting_for_worker else job.attempts
+    if not job.in_progress or attempt < 2:
+        return ""
+    return _("attempt %(attempt)s of %(most)s") % {
+        "attempt": attempt,
+        "most": settings.IMPORT_MAX_ATTEMPTS,
     }
 
 
@@ -162,9 +186,15 @@ class ImportCancelView(StaffRequiredMixin, View):
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = access.get_import_job_for_user(request.user, pk)
+        # A worker checking the file stops at its next lease renewal (claims.keep).
         cancelled = ImportJob.objects.filter(
             pk=job.pk, status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED]
-        ).update(status=ImportJob.Status.CANCELLED, finished_at=timezone.now())
+        ).update(
+            status=ImportJob.Status.CANCELLED,
+            finished_at=timezone.now(),
+            queued_at=None,
+            lease_until=None,
+        )
         if cancelled:
             messages.success(request, _("Import of %(file)s cancelled.") % {"file": job.filename})
             return redirect("customers:import")

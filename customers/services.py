@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import membership
 from .models import Customer, Interaction, Tag
 
 
@@ -126,7 +127,7 @@ MERGE_FILLABLE_FIELDS = (
 def customer_merge(*, survivor: Customer, duplicate: Customer, merged_by) -> Customer:
     """Fold `duplicate` into `survivor` and delete it.
 
-    Every row pointing at the duplicate (interactions today; points, surveys,
+    Every row pointing at the duplicate (interactions, status changes; points, surveys,
     checklists as later apps add them) is moved by walking the model's reverse
     relations, so a new related model needs no change here.
     """
@@ -172,6 +173,9 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, merged_by) -> Cus
         recorded_by=merged_by,
     )
     duplicate.delete()
+    # The walk above moved the duplicate's status changes (and spells) here: recompute the
+    # survivor's spells from the joined history now, so the figures count them once.
+    membership.rebuild(customer_ids=[survivor.pk])
     return survivor
 
 

@@ -1,4 +1,10 @@
-"""Background work for CSV imports. Tasks take a job id and are safe to run twice."""
+"""Background work for CSV imports, and the nightly membership rebuild. Tasks take a
+job id (or nothing) and are safe to run twice.
+
+Each step's state is on the job's row (customers.importing.claims): a task claims
+the step before it works, so a repeated message does nothing, and the beat's
+`repair_import_jobs` queues again what a lost message or a dead worker left.
+"""
 
 import logging
 from datetime import timedelta
@@ -7,92 +13,113 @@ from celery import shared_task
 from django.core.cache import cache
 from django.db.models import Q
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
 
-from . import importing
+from . import importing, membership
 from .importing.jobs import progress_key, record_progress
 from .importing.jobs import read_progress as read_progress  # kept as tasks.read_progress
+from .leases import Lease
 from .models import ImportJob
 
 logger = logging.getLogger(__name__)
 
 KEEP_FINISHED_JOBS = timedelta(days=7)
-STUCK_AFTER = timedelta(days=1)
 PURGE_BATCH_SIZE = 500
 
 
-def _progress_for(job_id: int) -> importing.Progress:
+def _progress_for(job: ImportJob, lease: Lease | None = None) -> importing.Progress:
+    """Progress to the cache (the bar's percentage) and, while checking, the lease kept:
+    every call renews it once half of it has passed (one UPDATE, not one per call)."""
+
     def progress(phase: str, done: int, total: int) -> None:
-        record_progress(job_id, phase, done, total)
+        record_progress(job.pk, phase, done, total)
+        if lease is not None:
+            importing.keep(job, lease)
 
     return progress
 
 
 @shared_task
 def validate_import_job(job_id: int, language: str | None = None) -> None:
-    """Check an uploaded file; does nothing unless the job is waiting to be checked."""
-    job = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.VALIDATING).first()
-    if job is None:
+    """Check an uploaded file; does nothing unless the job waits to be checked and no
+    live worker holds it."""
+    claimed = importing.claim_step(job_id, importing.CHECK)
+    if claimed is None:
         return
+    job, lease = claimed
     record_progress(job_id, "validating")
     try:
-        with translation.override(language):
-            importing.validate_import(job, _progress_for(job_id))
+        with translation.override(language or job.language or None):
+            importing.validate_import(job, _progress_for(job, lease))
+    except importing.JobLost:
+        logger.info("Import job %s was cancelled or taken over while being checked", job_id)
     finally:
         cache.delete(progress_key(job_id))
 
 
 @shared_task
 def apply_import_job(job_id: int, language: str | None = None) -> None:
-    """Import a checked file, once: the job is claimed by moving it from "ready" to "importing"."""
-    claimed = ImportJob.objects.filter(pk=job_id, status=ImportJob.Status.VALIDATED).update(
-        status=ImportJob.Status.IMPORTING
-    )
-    if not claimed:
-        cache.delete(progress_key(job_id))  # e.g. a duplicate message: drop the "queued" note
-        return
-    job = ImportJob.objects.get(pk=job_id)
+    """Import a checked file, once: the job is claimed by moving it from "ready" to
+    "importing" under a lease; its transaction then keeps the job (claims.lock)."""
+    claimed = importing.claim_step(job_id, importing.APPLY)
+    if claimed is None:
+        return  # a repeated message, a cancelled job, or one another worker holds
+    job, _lease = claimed
     record_progress(job_id, "checking", 0, job.total_rows)
     try:
-        with translation.override(language):
-            importing.apply_import(job, _progress_for(job_id))
+        with translation.override(language or job.language or None):
+            importing.apply_import(job, _progress_for(job))
     except importing.ImportRefused as refused:
         logger.info("Import job %s was not applied: %s", job_id, refused)
+    except importing.JobLost:
+        logger.info("Import job %s was taken over before it was applied", job_id)
     finally:
         cache.delete(progress_key(job_id))
 
 
 @shared_task
-def purge_old_import_jobs() -> None:
-    """Delete jobs (and their file content) a week after they end; fail jobs stuck for a day.
+def repair_import_jobs() -> int:
+    """Beat, every IMPORT_REPAIR_SECONDS: queue again the steps whose message was lost
+    or whose worker died (from the job rows); fail those that IMPORT_MAX_ATTEMPTS
+    workers did not finish. Returns how many steps were queued again."""
+    repaired = importing.repair_jobs()
+    if repaired:
+        logger.warning(
+            "Import jobs repaired: %s queued again after a worker stopped, %s after a lost "
+            "message, %s failed after too many attempts",
+            repaired.requeued,
+            repaired.lost,
+            repaired.failed,
+        )
+    return repaired.requeued + repaired.lost
 
-    Checked files never imported count as ended too: their preview is stale by then.
-    A running job refreshes its progress in the cache, so one that is over a day
-    old and has no progress entry (it expires after an hour) lost its worker.
+
+@shared_task
+def purge_old_import_jobs() -> None:
+    """Delete jobs (and their file content) a week after they end.
+
+    Checked files never imported count as ended too (their preview is stale by then),
+    unless their import was asked for and waits for a worker. Jobs whose worker died
+    are not this job's: `repair_import_jobs` finds them within minutes.
     """
-    now = timezone.now()
     ended = [
         ImportJob.Status.DONE,
         ImportJob.Status.FAILED,
         ImportJob.Status.CANCELLED,
         ImportJob.Status.VALIDATED,
     ]
-    cutoff = now - KEEP_FINISHED_JOBS
-    old = ImportJob.objects.filter(status__in=ended).filter(
-        Q(finished_at__lt=cutoff) | Q(finished_at__isnull=True, created_at__lt=cutoff)
+    cutoff = timezone.now() - KEEP_FINISHED_JOBS
+    old = (
+        ImportJob.objects.filter(status__in=ended)
+        .filter(Q(finished_at__lt=cutoff) | Q(finished_at__isnull=True, created_at__lt=cutoff))
+        .exclude(status=ImportJob.Status.VALIDATED, queued_at__isnull=False)
     )
     while ids := list(old.values_list("pk", flat=True)[:PURGE_BATCH_SIZE]):
         ImportJob.objects.filter(pk__in=ids).delete()
 
-    running = [ImportJob.Status.VALIDATING, ImportJob.Status.IMPORTING]
-    old_running = ImportJob.objects.filter(status__in=running, created_at__lt=now - STUCK_AFTER)
-    candidates = list(old_running.values_list("pk", flat=True)[:PURGE_BATCH_SIZE])
-    alive = cache.get_many([progress_key(pk) for pk in candidates])
-    stuck = [pk for pk in candidates if progress_key(pk) not in alive]
-    count = ImportJob.objects.filter(pk__in=stuck, status__in=running).update(
-        status=ImportJob.Status.FAILED,
-        failure=_("The background worker did not finish this within a day; nothing was imported."),
-        finished_at=now,
-    )
-    if count:
-        logger.warning("Marked %s stuck import jobs as failed", count)
+
+@shared_task
+def rebuild_membership() -> None:
+    """Recompute every membership spell (the churn and cohort figures). Safe to run twice:
+    each run replaces all spells in one transaction."""
+    written = membership.rebuild()
+    logger.info("Membership rebuilt: %s spells", written)

@@ -35,10 +35,6 @@ class StaffRequiredMixin(LoginRequiredMixin):
         return super().dispatch(request, *args, **kwargs)
 
 
-def home(request: HttpRequest) -> HttpResponse:
-    return redirect("customers:list")
-
-
 def livez(request: HttpRequest) -> HttpResponse:
     """Liveness: the process answers. It touches nothing else, so an outage elsewhere
     never gets a healthy web process restarted."""

@@ -8,6 +8,8 @@ import calendar
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.utils.formats import date_format
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 MONTH, QUARTER, YEAR, CUSTOM = "month", "quarter", "year", "custom"
@@ -57,7 +59,20 @@ class Period:
         return self.contains(today)
 
     @property
+    def title(self) -> str:
+        """The period as the page names it, in the current language."""
+        if self.kind == MONTH:
+            return date_format(self.start, "YEAR_MONTH_FORMAT")
+        if self.kind == CUSTOM:
+            return gettext("%(start)s to %(end)s") % {
+                "start": date_format(self.start, "SHORT_DATE_FORMAT"),
+                "end": date_format(self.end, "SHORT_DATE_FORMAT"),
+            }
+        return self.label
+
+    @property
     def label(self) -> str:
+        """A short, language-neutral name: chart axes, CSV rows."""
         if self.kind == MONTH:
             return f"{self.start:%Y-%m}"
         if self.kind == QUARTER:

@@ -27,12 +27,22 @@ else
     "$PY" manage.py seed_demo --if-empty
     "$PY" manage.py seed_onboarding
     "$PY" manage.py seed_loyalty
+    "$PY" manage.py seed_surveys
 fi
 # On the first start, weights learned from the demo history (the weekly job suggests
 # new ones; an admin applies them), then today's churn risk (idempotent; the
 # worker's beat recomputes it nightly).
 "$PY" manage.py calibrate_risk --apply --if-none
 "$PY" manage.py compute_risk
+# The demo's first start: a year of risk history and of at-risk cases worked (once),
+# then the dashboard's daily risk totals of the days before today (idempotent).
+if [[ "${SKIP_SEED:-0}" != "1" ]]; then
+    "$PY" manage.py seed_risk_history
+fi
+"$PY" manage.py rebuild_risk_days
+# Who was a customer when (the dashboard's churn and cohort figures), after every seed
+# that changes a status (idempotent; the worker's beat rebuilds it nightly at 02:45).
+"$PY" manage.py rebuild_membership
 
 # Each background job gets its own process group (set -m), so stopping a job
 # also stops what it started: runserver's autoreloader child, Celery's pool

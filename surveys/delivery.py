@@ -9,7 +9,8 @@ the row is its own outbox row). The life of a row:
 - Claiming is one conditional UPDATE (pending → sending) that takes a lease
   (`claimed_until`, SURVEY_LEASE_SECONDS) with a random `lease_token`, counts the
   attempt and stores the hash of the new link's token: of two tasks for one
-  invitation, one sends.
+  invitation, one sends. (The token, and the retrying of a write after a lost
+  database connection, are customers.leases', shared with the outbox.)
 - The row is marked sent only after the SMTP server accepted the email, by an
   UPDATE that checks the lease token: a worker that lost its lease to another marks
   nothing.
@@ -30,21 +31,19 @@ Message-ID and a new link; the earlier link keeps working (`earlier_token_hash`)
 import contextlib
 import functools
 import logging
-import secrets
 import smtplib
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.core.mail import get_connection
-from django.db import InterfaceError, OperationalError, transaction
-from django.db import connection as db_connection
+from django.db import transaction
 from django.db.models import F, Q, QuerySet
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers import leases
 from customers.models import Customer
 
 from . import emails
@@ -88,7 +87,7 @@ def _lease_until(now: datetime) -> datetime:
 
 
 def _claim(invitation_id: int, *, reminder: bool, now: datetime) -> Claim | None:
-    token, lease = new_token(), secrets.token_hex(16)
+    token, lease = new_token(), leases.new_token()  # the link's token, the lease's
     rows = SurveyInvitation.objects.filter(pk=invitation_id, expires_at__gt=now)
     if reminder:
         claimed = (
@@ -151,10 +150,16 @@ def invitation_deliver(invitation_id: int, *, reminder: bool = False, connection
             raise ValueError(_("The customer has no email address."))
     except Exception as error:
         logger.exception("Survey invitation %s not sent", invitation_id)
-        _with_db_retry(functools.partial(_record_failure, claim, error))
+        leases.with_reconnect(
+            functools.partial(_record_failure, claim, error), "recording a failed invitation"
+        )
         raise
-    # The server accepted it: from here, only a mark that never happens sends it twice.
-    if not _with_db_retry(functools.partial(_mark_sent, claim)):
+    # The server accepted it: from here, only a mark that never happens sends it twice
+    # (a PostgreSQL restart costs a retry on a new connection, not a duplicate).
+    marked = leases.with_reconnect(
+        functools.partial(_mark_sent, claim), "marking a survey invitation sent"
+    )
+    if not marked:
         logger.warning("Survey invitation %s was claimed again while it was sent", invitation_id)
     return True
 
@@ -230,20 +235,6 @@ def _cancel(claim: Claim) -> None:
         lease_token="",
         last_error=_("The customer unsubscribed."),
     )
-
-
-def _with_db_retry(write, *, attempts: int = 3, pause: float = 1.0):
-    """Run a small write, again on a fresh connection if the database went away (a
-    PostgreSQL restart): losing the mark after the server accepted means a duplicate."""
-    for attempt in range(1, attempts + 1):
-        try:
-            return write()
-        except (OperationalError, InterfaceError):
-            if attempt == attempts or db_connection.in_atomic_block:
-                raise
-            logger.warning("Survey delivery: database unavailable, retrying in %ss", pause)
-            db_connection.close()
-            time.sleep(pause)
 
 
 # --- The sweeper and the reminders ----------------------------------------------------

@@ -6,7 +6,8 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 
-from .models import Question, Survey
+from . import nps
+from .models import Choice, Question, Survey, SurveyInvitation
 
 MAX_TEXT_ANSWER = 2000
 
@@ -245,3 +246,75 @@ class PeriodForm(forms.Form):
         required=False,
         choices=[("month", _("Month")), ("quarter", _("Quarter")), ("week", _("Week"))],
     )
+
+
+class InvitationFilterForm(forms.Form):
+    """The invitations page's filters. `from`/`to` (days, both included) are the day an
+    invitation was sent, or the day it was answered when showing answered ones; the
+    score and the chosen answer narrow answered invitations (the dashboard links here)."""
+
+    q = forms.CharField(label=_("Customer"), required=False, max_length=100)
+    status = forms.ChoiceField(label=_("Status"), required=False)
+    owner = forms.ChoiceField(label=_("Account manager"), required=False)
+    score = forms.ChoiceField(
+        label=_("NPS answer"),
+        required=False,
+        choices=[
+            ("", _("Any score")),
+            (nps.PROMOTER, _("Promoters (9–10)")),
+            (nps.PASSIVE, _("Passives (7–8)")),
+            (nps.DETRACTOR, _("Detractors (0–6)")),
+        ],
+    )
+    choice = forms.TypedChoiceField(label=_("Answer"), required=False, coerce=int, empty_value=None)
+
+    def __init__(
+        self,
+        *args,
+        survey: Survey,
+        choices: list[Choice],
+        owner_choices: list[tuple[int, str]],
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        # "from" is a Python keyword: these two are added here, not declared above.
+        date_input = {"type": "date"}
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, widget=forms.DateInput(date_input)
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"),
+            required=False,
+            widget=forms.DateInput(date_input),
+            help_text=_("Sent on these days; answered on them when showing answered ones."),
+        )
+        self.fields["status"].choices = [
+            ("", _("Any")),
+            ("answered", _("Answered")),
+            ("unanswered", _("Not answered")),
+            *SurveyInvitation.Status.choices,
+        ]
+        self.fields["owner"].choices = [
+            ("", _("Everyone")),
+            ("me", _("Mine")),
+            ("none", _("Unassigned")),
+            *((str(pk), name) for pk, name in owner_choices),
+        ]
+        if survey.kind != Survey.Kind.NPS:
+            del self.fields["score"]
+        if choices:
+            self.fields["choice"].choices = [("", _("Any answer"))] + [
+                (choice.pk, f"{choice.question.text} · {choice.label}") for choice in choices
+            ]
+        else:
+            del self.fields["choice"]
+        for field in self.fields.values():
+            css = "form-select" if isinstance(field.widget, forms.Select) else "form-control"
+            field.widget.attrs["class"] = css
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, last = data.get("from"), data.get("to")
+        if first and last and last < first:
+            self.add_error("to", _("The last day comes after the first."))
+        return data

@@ -123,6 +123,7 @@ def invitation_link_create(
 ) -> tuple[SurveyInvitation, str]:
     """An invitation with a link for staff to copy (no email); the link is shown once."""
     token = new_token()
+    now = timezone.now()
     invitation = SurveyInvitation.objects.create(
         survey=survey,
         customer=customer,
@@ -130,7 +131,9 @@ def invitation_link_create(
         status=SurveyInvitation.Status.LINK,
         created_by=created_by,
         token_hash=token_hash(token),
-        expires_at=_expiry(timezone.now()),
+        expires_at=_expiry(now),
+        # Handed to staff now: for the figures, that is when it was sent.
+        sent_at=now,
     )
     return invitation, survey_url(token)
 

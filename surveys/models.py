@@ -174,6 +174,8 @@ class SurveyInvitation(models.Model):
         max_length=64, unique=True, null=True, blank=True, editable=False
     )
     expires_at = models.DateTimeField(_("expires at"))
+    # When the SMTP server accepted the email (status sent), or when staff were shown
+    # the link to copy (status link): when the invitation reached the customer.
     sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
     reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
     used_at = models.DateTimeField(_("answered at"), null=True, blank=True)
@@ -199,6 +201,8 @@ class SurveyInvitation(models.Model):
             models.Index(fields=["survey", "-created_at"], name="invitation_survey_idx"),
             # The results page's counts per status: an index-only scan.
             models.Index(fields=["survey", "status", "used_at"], name="invitation_counts_idx"),
+            # The dashboard's invitations sent (and answered) per period: an index-only scan.
+            models.Index(fields=["survey", "sent_at", "used_at"], name="invitation_sent_idx"),
             # The reminder job: sent, not answered, not reminded yet.
             models.Index(
                 fields=["sent_at"],

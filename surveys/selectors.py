@@ -1,9 +1,12 @@
 """Reads for the results pages: each a fixed number of queries, whatever the data."""
 
 from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
 
-from django.db.models import Avg, Count, Prefetch, Q, QuerySet
+from django.db.models import Avg, Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.utils import timezone
 
+from . import nps
 from .models import Answer, Choice, Question, Survey, SurveyInvitation
 
 
@@ -107,3 +110,73 @@ def text_answers(
     if search:
         answers = answers.filter(text__icontains=search)
     return answers
+
+
+# --- Invitations by date: the invitations page's filter and the dashboard's figures -----
+
+
+def start_of(day: date) -> datetime:
+    """Midnight at the start of `day` in the business's time zone (an indexable bound)."""
+    return timezone.make_aware(datetime.combine(day, time.min))
+
+
+def _between(field: str, start: datetime | None, end: datetime | None) -> Q:
+    condition = Q()
+    if start is not None:
+        condition &= Q(**{f"{field}__gte": start})
+    if end is not None:
+        condition &= Q(**{f"{field}__lt": end})
+    return condition
+
+
+def sent_between(start: datetime | None, end: datetime | None) -> Q:
+    """Invitations that reached the customer in [start, end): `sent_at` is set when the
+    SMTP server accepted the email, or when staff were shown a link to copy. The same
+    "sent" as the results page's counts (statuses sent and link)."""
+    return Q(sent_at__isnull=False) & _between("sent_at", start, end)
+
+
+def answered_between(start: datetime | None, end: datetime | None) -> Q:
+    """Invitations answered in [start, end): `used_at` is the response's `submitted_at`."""
+    return Q(used_at__isnull=False) & _between("used_at", start, end)
+
+
+def invitations_filtered(rows: QuerySet, data: dict, *, user) -> QuerySet:
+    """The invitations page's filters (InvitationFilterForm's cleaned data)."""
+    if data.get("q"):
+        rows = rows.filter(customer__search_text__contains=data["q"].strip().lower())
+    status = data.get("status")
+    if status == "answered":
+        rows = rows.filter(used_at__isnull=False)
+    elif status == "unanswered":
+        rows = rows.filter(used_at__isnull=True)
+    elif status:
+        rows = rows.filter(status=status)
+    owner = data.get("owner")
+    if owner == "me":
+        rows = rows.filter(customer__owner=user)
+    elif owner == "none":
+        rows = rows.filter(customer__owner__isnull=True)
+    elif owner:
+        rows = rows.filter(customer__owner_id=owner)
+    first, last = data.get("from"), data.get("to")
+    if first or last:
+        start = start_of(first) if first else None
+        end = start_of(last + timedelta(days=1)) if last else None
+        dated = answered_between if status == "answered" else sent_between
+        rows = rows.filter(dated(start, end))
+    if data.get("score"):
+        rows = rows.filter(nps.category_q(data["score"], "response__nps_score"))
+    if data.get("choice"):
+        chosen = Answer.objects.filter(response__invitation=OuterRef("pk"), choice=data["choice"])
+        rows = rows.filter(Exists(chosen))
+    return rows
+
+
+def filterable_choices(survey: Survey) -> list[Choice]:
+    """The choices of the survey's choice questions, for the "answer" filter (one query)."""
+    return list(
+        Choice.objects.filter(question__survey=survey, question__kind__in=Question.CHOICE_KINDS)
+        .select_related("question")
+        .order_by("question__position", "question_id", "position", "id")
+    )

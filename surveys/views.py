@@ -13,12 +13,14 @@ from django.views import View
 
 from customers import access as customer_access
 from customers.filters import CustomerFilter
+from customers.forms import staff_users
 from customers.models import Customer
 from customers.views import StaffRequiredMixin
 
 from . import access, editing, exporting, invitations, nps, selectors
 from .forms import (
     AnswerSearchForm,
+    InvitationFilterForm,
     PeriodForm,
     QuestionFormSet,
     SendToCustomerForm,
@@ -257,33 +259,22 @@ class SurveyInvitationsView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         survey = get_object_or_404(Survey, pk=pk)
+        owner_choices = [(u.pk, u.get_full_name() or u.get_username()) for u in staff_users()]
+        form = InvitationFilterForm(
+            request.GET,
+            survey=survey,
+            choices=selectors.filterable_choices(survey),
+            owner_choices=owner_choices,
+        )
         rows = survey.invitations.select_related("customer").order_by("-created_at", "-id")
-        search = request.GET.get("q", "").strip().lower()
-        status = request.GET.get("status", "")
-        if search:
-            rows = rows.filter(customer__search_text__contains=search)
-        if status == "answered":
-            rows = rows.filter(used_at__isnull=False)
-        elif status == "unanswered":
-            rows = rows.filter(used_at__isnull=True)
-        elif status in SurveyInvitation.Status.values:
-            rows = rows.filter(status=status)
+        if form.is_valid():
+            rows = selectors.invitations_filtered(rows, form.cleaned_data, user=request.user)
+        else:  # a date typed by hand: nothing rather than everything, with the error shown
+            rows = rows.none()
         page = Paginator(rows, PER_PAGE).get_page(request.GET.get("page"))
         query = request.GET.copy()
         query.pop("page", None)
-        statuses = [
-            ("answered", _("Answered")),
-            ("unanswered", _("Not answered")),
-            *SurveyInvitation.Status.choices,
-        ]
-        context = {
-            "survey": survey,
-            "page": page,
-            "search": search,
-            "status": status,
-            "statuses": statuses,
-            "query": query.urlencode(),
-        }
+        context = {"survey": survey, "form": form, "page": page, "query": query.urlencode()}
         return render(request, "surveys/invitations.html", context)
 
 

@@ -577,29 +577,29 @@ def test_import_needs_the_import_permission(staff_client, client, manager):
 # --- Housekeeping -----------------------------------------------------------------------
 
 
-def test_purge_deletes_old_finished_jobs_and_fails_stuck_ones(manager):
+def test_purge_deletes_old_finished_jobs_and_leaves_running_ones_to_the_repair_job(manager):
+    """A job whose worker died is the repair job's (tests/test_import_recovery.py), and a
+    checked file whose import waits for a worker is not finished."""
     old = timezone.now() - timedelta(days=8)
     done_old = make_job(manager, "name\nA\n")
     done_new = make_job(manager, "name\nA\n")
-    stuck = make_job(manager, "name\nA\n")
     running = make_job(manager, "name\nA\n")
+    waiting = make_job(manager, "name\nA\n")
     ImportJob.objects.filter(pk=done_old.pk).update(status="done", finished_at=old)
     ImportJob.objects.filter(pk=done_new.pk).update(status="done", finished_at=timezone.now())
-    ImportJob.objects.filter(pk__in=[stuck.pk, running.pk]).update(
-        status="importing", created_at=timezone.now() - timedelta(days=2)
+    ImportJob.objects.filter(pk=running.pk).update(status="importing", created_at=old)
+    ImportJob.objects.filter(pk=waiting.pk).update(
+        status="validated", created_at=old, queued_at=timezone.now()
     )
-    tasks.record_progress(running.pk, "writing", 10, 100)  # its worker is still at it
 
     tasks.purge_old_import_jobs()
 
     assert set(ImportJob.objects.values_list("pk", flat=True)) == {
         done_new.pk,
-        stuck.pk,
         running.pk,
+        waiting.pk,
     }
-    stuck.refresh_from_db()
     running.refresh_from_db()
-    assert stuck.status == ImportJob.Status.FAILED and stuck.failure
     assert running.status == ImportJob.Status.IMPORTING
 
 

@@ -17,6 +17,7 @@ from django.core import mail
 from django.db import OperationalError
 from django.utils import timezone
 
+from customers import leases as shared_leases
 from retention.models import OutgoingEmail
 from retention.outreach import leases, outbox, sending
 
@@ -148,8 +149,8 @@ class _FakeConnection:
 
 def test_a_write_that_lost_its_connection_is_retried_on_a_new_one(monkeypatch):
     connection = _FakeConnection()
-    monkeypatch.setattr(leases, "db_connection", connection)
-    monkeypatch.setattr(leases, "RECONNECT_DELAYS", (0, 0, 0))
+    monkeypatch.setattr(shared_leases, "db_connection", connection)
+    monkeypatch.setattr(shared_leases, "RECONNECT_DELAYS", (0, 0, 0))
     calls = []
 
     def flaky() -> str:
@@ -171,7 +172,7 @@ def test_a_write_that_lost_its_connection_is_retried_on_a_new_one(monkeypatch):
 def test_inside_a_transaction_nothing_is_retried(monkeypatch):
     connection = _FakeConnection()
     connection.in_atomic_block = True
-    monkeypatch.setattr(leases, "db_connection", connection)
+    monkeypatch.setattr(shared_leases, "db_connection", connection)
     calls = []
 
     def down() -> None:

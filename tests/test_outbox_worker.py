@@ -196,14 +196,19 @@ def test_a_worker_killed_mid_batch_loses_no_email_and_repeats_only_the_window(se
 
 
 def test_two_prefork_workers_share_one_outbox_and_send_each_email_once(services, tmp_path):
-    """A lease (1 s) shorter than a batch (about 2 s) and a sweeper running all the time:
-    the loops renew their leases, so the sweeper never hands their rows to another."""
-    recorder = Recorder(delay=0.05)
+    """A lease (4 s) shorter than a batch (100 emails, 0.1 s each on two connections: 5 s)
+    and a sweeper running all the time: the loops renew their leases, so the sweeper never
+    hands their rows to another. A loop renews between half and three quarters of the
+    lease, so the lease must also outlast a process that a loaded machine leaves
+    unscheduled for a moment: with 1 s, pausing a sending process for 0.8 s lost it."""
+    recorder = Recorder(delay=0.1)
     expected = _queue(400)
     requeued = 0
     with (
         SMTPServer(recorder) as server,
-        _workers(tmp_path, 2, server.port, OUTBOX_BATCH_SIZE=40, OUTBOX_LEASE_SECONDS=1) as workers,
+        _workers(
+            tmp_path, 2, server.port, OUTBOX_BATCH_SIZE=100, OUTBOX_LEASE_SECONDS=4
+        ) as workers,
     ):
         _deliver(2 * CONCURRENCY)
         deadline = time.monotonic() + 60

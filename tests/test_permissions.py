@@ -18,7 +18,6 @@ PUBLIC = {
     "healthz",
     "livez",
     "set_language",
-    "home",
     "logout",
     "onboarding_public",
     "surveys:answer",
@@ -55,6 +54,8 @@ def staff_urls(customer, other, job, run, checklist, ticket) -> dict[str, str]:
         "customers:export_interactions": reverse("customers:export_interactions"),
         "customers:duplicates": reverse("customers:duplicates"),
         "customers:merge": reverse("customers:merge", args=[customer.pk, other.pk]),
+        "home": reverse("home"),
+        "dashboard:table_csv": reverse("dashboard:table_csv", args=["churn"]),
         "retention:queue": reverse("retention:queue"),
         "retention:case_action": reverse("retention:case_action", args=[customer.pk, "claim"]),
         "retention:recompute": reverse("retention:recompute"),
@@ -199,6 +200,7 @@ def test_a_user_without_a_role_gets_nothing(client, roleless_user, urls):
 
 
 def test_staff_reads_and_logs_but_does_not_change(staff_client, urls):
+    assert staff_client.get(urls["home"]).status_code == 200
     assert staff_client.get(urls["customers:list"]).status_code == 200
     assert staff_client.get(urls["customers:detail"]).status_code == 200
     for name in (
@@ -219,6 +221,8 @@ def test_account_manager_cannot_merge(manager_client, urls):
 
 def test_admin_reaches_every_page(admin_client, urls):
     for name in (
+        "home",
+        "dashboard:table_csv",
         "customers:list",
         "customers:detail",
         "customers:edit",

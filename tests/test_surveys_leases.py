@@ -239,9 +239,9 @@ def test_the_mark_is_retried_when_the_database_went_away(survey):
 
     with (
         mock.patch("surveys.delivery._mark_sent", side_effect=flaky_mark),
-        mock.patch("surveys.delivery.db_connection.in_atomic_block", False),
-        mock.patch("surveys.delivery.db_connection.close"),
-        mock.patch("surveys.delivery.time.sleep"),
+        mock.patch("customers.leases.db_connection.in_atomic_block", False),
+        mock.patch("customers.leases.db_connection.close"),
+        mock.patch("customers.leases.time.sleep"),
     ):
         assert delivery.invitation_deliver(invitation.pk) is True
     assert len(calls) == 2

@@ -23,11 +23,13 @@ from customers.models import (
     Company,
     Customer,
     Interaction,
+    StatusChange,
     Tag,
     build_search_text,
     normalize_phone,
 )
 
+from .history import StatusStories
 from .interactions import InteractionMaker, at_day
 from .vocabulary import (
     CHURN_REASONS,
@@ -109,6 +111,7 @@ class DemoSeeder:
             "longest_history": 0,
             "longest_customer": None,
             "duplicates": 0,
+            "reactivated": 0,
         }
         self.interaction_maker = InteractionMaker(
             rng=self.rng,
@@ -117,6 +120,8 @@ class DemoSeeder:
             # A generator of its own: tickets' states do not shift the other draws.
             resolution_rng=random.Random(f"{seed}:resolutions"),
         )
+        # The status history's dates, from a generator of their own too.
+        self.stories = StatusStories(rng=random.Random(f"{seed}:history"), today=self.today)
 
     # --- Orchestration ----------------------------------------------------------
 
@@ -164,6 +169,9 @@ class DemoSeeder:
             self.stats["open_tickets"] += sum(row.is_open for row in rows)
         through.objects.bulk_create(links)
         Interaction.objects.bulk_create(interactions, batch_size=2000)
+        # bulk_create skips Customer.save: the history is written here.
+        StatusChange.objects.bulk_create(self.stories.rows(customers), batch_size=2000)
+        self.stats["reactivated"] = self.stories.reactivated
         return customers
 
     def count_customer(self, customer: Customer, interactions: int) -> None:
@@ -264,6 +272,7 @@ class DemoSeeder:
             search_text=build_search_text(name, email, company.name if company else ""),
             phone_normalized=normalize_phone(phone),
         )
+        self.stories.adjust(customer)
         history = self.history_length(status, long_history)
         return customer, self.pick_tags(customer), history
 

@@ -1,13 +1,13 @@
 """A demo customer's interactions: kinds, texts and moments drawn from the seeded generator.
 
 Interactions fall on weekdays in business hours, within the customer's time with
-us and at most a year back; customers at risk complain more towards the end, and
-a churned customer's history ends with the cancellation. Subjects and bodies are
-templates from customers.demo.vocabulary whose words are drawn only when a
-template uses them. Complaints and service requests are mostly resolved a few
-days later; a minority stays open (the recent ones more often, some for weeks).
-Those draws come from a generator of their own, so the rest of the data is the
-same as without them.
+us and at most a year back (from the churn, for those who left); customers at risk
+complain more towards the end, and a churned customer's history ends with the
+cancellation. Subjects and bodies are templates from customers.demo.vocabulary whose
+words are drawn only when a template uses them. Complaints and service requests are
+mostly resolved a few days later; a minority stays open (the recent ones more often,
+some for weeks). Those draws come from a generator of their own, so the rest of the
+data is the same as without them.
 """
 
 import random
@@ -67,14 +67,15 @@ class InteractionMaker:
 
     def make_interactions(self, customer: Customer, count: int) -> list[Interaction]:
         rng = self.rng
-        start = self.until - timedelta(days=365)
+        end = self.until
+        if customer.churned_on:
+            end = at_day(customer.churned_on) + timedelta(hours=17)
+        # The year up to today, or up to the churn for those who left.
+        start = min(self.until, end) - timedelta(days=365)
         if customer.customer_since:
             start = max(start, at_day(customer.customer_since))
         else:
             start = max(start, customer.created_at)
-        end = self.until
-        if customer.churned_on:
-            end = at_day(customer.churned_on) + timedelta(hours=17)
         span = max((end - start).total_seconds(), 3600.0)
         recent = end - timedelta(days=90)
         weights = dict(KIND_WEIGHTS)

@@ -5,16 +5,22 @@ preview), then a writer per target writes the rows in bulk: customers are
 created or updated with their company, owner and tags, interactions are added.
 customers_imported tells other apps which customers a file wrote (bulk writes
 send no post_save). ImportRefused says a job cannot be applied as it stands.
+
+One transaction holds the whole import, in both modes ("valid rows" skips the invalid
+rows but writes the others together too): a worker killed mid-way leaves nothing
+written, and the repair job has the next worker start again from the first row. The
+transaction locks the job's row first (claims.lock), which is how the repair job
+tells a long import from a dead one.
 """
 
 import logging
 
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 
-from customers import services
+from customers import services, status_history
 from customers.events import customers_imported
 from customers.models import Company, Customer, ImportJob, Interaction, Tag
 
@@ -28,6 +34,7 @@ from .checking import (
     chunked,
     failure_text,
 )
+from .claims import END_OF_STEP, JobLost, held, lock
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +59,8 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
     clears a field; edit the customer to do that). Interactions are always added.
 
     Any unexpected error marks the job failed with a readable reason; then too
-    nothing is written.
+    nothing is written. Every write about the job requires the lease token it was
+    loaded with (claims.held): a worker that lost the job changes nothing.
     """
     if job.status not in (ImportJob.Status.VALIDATED, ImportJob.Status.IMPORTING):
         raise ImportRefused(_("Only a checked file can be imported."))
@@ -66,6 +74,7 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
         raise ImportRefused(message % {"count": job.error_rows})
     try:
         with transaction.atomic():
+            lock(job)
             outcome = check_file(job, progress, phase="checking", keep_valid=True, lock=True)
             if outcome.header_errors or (
                 job.mode == ImportJob.Mode.ALL_OR_NOTHING and outcome.error_rows
@@ -79,8 +88,9 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
                 "status": ImportJob.Status.DONE,
                 "failure": "",
                 "finished_at": timezone.now(),
+                **END_OF_STEP,
             }
-            ImportJob.objects.filter(pk=job.pk).update(**fields)
+            held(job).update(**fields)
     except _Stale as stale:
         count = stale.outcome.error_rows
         message = ngettext(
@@ -91,14 +101,19 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
         # The job is "ready" again, with the new errors and why nothing happened.
         _back_to_ready(job, {**stale.outcome.job_fields(), "failure": message})
         raise ImportRefused(message) from None
+    except (JobLost, OperationalError, InterfaceError):
+        # Not the file's fault: no longer this worker's job, or the database went away
+        # (the transaction with it: then the repair job runs the import again).
+        raise
     except Exception as exc:
         logger.exception("Applying import job %s failed", job.pk)
         fields = {
             "status": ImportJob.Status.FAILED,
             "failure": failure_text(exc, _("The import stopped")),
             "finished_at": timezone.now(),
+            **END_OF_STEP,
         }
-        ImportJob.objects.filter(pk=job.pk).update(**fields)
+        held(job).update(**fields)
     for name, value in fields.items():
         setattr(job, name, value)
     return job
@@ -111,8 +126,8 @@ class _Stale(Exception):
 
 
 def _back_to_ready(job: ImportJob, fields: dict) -> None:
-    fields = {**fields, "status": ImportJob.Status.VALIDATED}
-    ImportJob.objects.filter(pk=job.pk).update(**fields)
+    fields = {**fields, "status": ImportJob.Status.VALIDATED, **END_OF_STEP}
+    held(job).update(**fields)
     for name, value in fields.items():
         setattr(job, name, value)
 
@@ -167,6 +182,9 @@ def _write_customers(
         done += len(batch)
         _report(progress, done, total)
     _set_tags([r for r in results if "tags" in r.extras], tags)
+    # Bulk writes skip post_save: the status history is recorded here, in bulk.
+    status_history.record_bulk([r.instance for r in new], created=True)
+    status_history.record_bulk([r.instance for r in changed], created=False)
     customers_imported.send(
         sender=ImportJob,
         job=job,

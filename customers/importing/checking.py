@@ -17,15 +17,17 @@ from typing import Any
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
-from django.db import models
+from django.db import InterfaceError, OperationalError, models
 from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers import access
 from customers.forms import staff_users
+from customers.leases import with_reconnect
 from customers.models import Customer, ImportJob, Interaction
 
+from .claims import END_OF_STEP, JobLost, held
 from .columns import (
     CUSTOMER_MODEL_FIELDS,
     DECIMAL_COMMA,
@@ -344,7 +346,8 @@ def check_file(
 def validate_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
     """Check the job's file and store the counts, row errors and preview.
 
-    Writes nothing but the job. A job cancelled meanwhile stays cancelled.
+    Writes nothing but the job (so it is safe to run again), and only while the job is
+    still the claim's it was loaded with (claims.held): cancelled or taken over, it stays.
     """
     try:
         outcome = check_file(job, progress)
@@ -357,6 +360,8 @@ def validate_import(job: ImportJob, progress: Progress | None = None) -> ImportJ
             fields["finished_at"] = timezone.now()
         else:
             fields["status"] = ImportJob.Status.VALIDATED
+    except (JobLost, OperationalError, InterfaceError):
+        raise  # not the file's fault: the step is not ours, or the repair job reruns it
     except Exception as exc:
         logger.exception("Validating import job %s failed", job.pk)
         fields = {
@@ -364,9 +369,9 @@ def validate_import(job: ImportJob, progress: Progress | None = None) -> ImportJ
             "failure": failure_text(exc, _("The file could not be checked")),
             "finished_at": timezone.now(),
         }
-    still_wanted = ImportJob.objects.filter(
-        pk=job.pk, status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED]
-    ).update(**fields)
+    fields.update(END_OF_STEP)
+    running = held(job).filter(status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED])
+    still_wanted = with_reconnect(lambda: running.update(**fields), "recording a file's check")
     if still_wanted:
         for name, value in fields.items():
             setattr(job, name, value)

@@ -83,16 +83,40 @@ class CouponFilterForm(forms.Form):
         empty_label=_("Any reward"),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
+    owner = forms.ChoiceField(label=_("Account manager"), required=False)
+
+    def __init__(self, *args, owner_choices: list[tuple[int, str]] = (), **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # "from" is a Python keyword: the two days are added here. They are the day a
+        # coupon was issued, or the day it was used when showing used ones.
+        for name, label in (("from", _("From")), ("to", _("To"))):
+            self.fields[name] = forms.DateField(
+                label=label,
+                required=False,
+                widget=forms.DateInput({"type": "date", "class": "form-control"}),
+            )
+        self.fields["to"].help_text = _("Issued on these days; used on them when showing used.")
+        self.fields["owner"].choices = [
+            ("", _("Everyone")),
+            ("me", _("Mine")),
+            ("none", _("Unassigned")),
+            *((str(pk), name) for pk, name in owner_choices),
+        ]
         self.fields["q"].widget.attrs.update(
             {"class": "form-control", "placeholder": _("Code or customer")}
         )
-        for name in ("status", "reward"):
+        for name in ("status", "reward", "owner"):
             self.fields[name].widget.attrs["class"] = "form-select"
 
     def clean_q(self) -> str:
         return self.cleaned_data["q"].strip()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        first, last = data.get("from"), data.get("to")
+        if first and last and last < first:
+            self.add_error("to", _("The last day comes after the first."))
+        return data
 
 
 class RedeemForm(forms.Form):

@@ -19,7 +19,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import F, OuterRef, Q, Subquery, Sum
+from django.db.models import F, OuterRef, Subquery, Sum
 from django.db.models.functions import Coalesce, Greatest, TruncMonth
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -27,6 +27,7 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, Interaction
 
 from .models import CustomerBadge, LoyaltySettings, PointsAccount, PointsEntry, PointsMonth
+from .selectors import points_sums
 from .tiers import tier_for, tiers, tiers_recompute
 
 logger = logging.getLogger(__name__)
@@ -77,19 +78,15 @@ def months_rebuild() -> None:
         rows = (
             PointsEntry.objects.annotate(month=TruncMonth("created_at"))
             .values("month")
-            .annotate(
-                issued=Coalesce(Sum("points", filter=Q(points__gt=0)), 0),
-                redeemed=Coalesce(Sum("points", filter=Q(kind=Kind.REDEEM)), 0),
-                expired=Coalesce(Sum("points", filter=Q(kind=Kind.EXPIRE)), 0),
-            )
+            .annotate(**points_sums())
         )
         PointsMonth.objects.all().delete()
         PointsMonth.objects.bulk_create(
             PointsMonth(
                 month=_as_date(row["month"]),
                 issued=row["issued"],
-                redeemed=-row["redeemed"],
-                expired=-row["expired"],
+                redeemed=row["redeemed"],
+                expired=row["expired"],
             )
             for row in rows
         )

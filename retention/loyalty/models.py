@@ -153,7 +153,13 @@ class PointsEntry(models.Model):
             models.Index(
                 fields=["customer", "-created_at", "-id"], name="points_entry_history_idx"
             ),
-            models.Index(fields=["created_at"], name="points_entry_created_idx"),
+            # Covering: the dashboard's points per period (one account manager's, or a
+            # range that is not whole months) sum it without reading the table.
+            models.Index(
+                fields=["created_at"],
+                include=["customer", "kind", "points"],
+                name="points_entry_period_idx",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -299,6 +305,12 @@ class Coupon(models.Model):
         indexes = [
             models.Index(fields=["customer", "-created_at"], name="coupon_customer_idx"),
             models.Index(fields=["-created_at", "-id"], name="coupon_list_idx"),
+            # The dashboard's coupons used per period (and the list's "used" filter).
+            models.Index(
+                fields=["used_at"],
+                condition=models.Q(used_at__isnull=False),
+                name="coupon_used_idx",
+            ),
         ]
 
     def __str__(self) -> str:

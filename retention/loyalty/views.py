@@ -1,6 +1,8 @@
 """Loyalty pages: the points card on the customer page, the overview, rewards, coupons,
 and the customer's own card behind a signed link."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
@@ -15,7 +17,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access
-from customers.forms import InteractionForm
+from customers.forms import InteractionForm, staff_users
 from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 from customers.views import StaffRequiredMixin, render_detail
@@ -236,7 +238,7 @@ class RewardFormView(RewardPermissionMixin, View):
         return redirect("retention:loyalty_rewards")
 
 
-def coupon_search(coupons, form: CouponFilterForm):
+def coupon_search(coupons, form: CouponFilterForm, user=None):
     """The coupon list's search (code or customer) and filters."""
     if not form.is_valid():
         return coupons.none()
@@ -255,6 +257,18 @@ def coupon_search(coupons, form: CouponFilterForm):
         coupons = coupons.filter(used_at__isnull=True, expires_on__lt=today)
     if data["reward"]:
         coupons = coupons.filter(reward=data["reward"])
+    if data["owner"] == "me":
+        coupons = coupons.filter(customer__owner=user)
+    elif data["owner"] == "none":
+        coupons = coupons.filter(customer__owner__isnull=True)
+    elif data["owner"]:
+        coupons = coupons.filter(customer__owner_id=data["owner"])
+    # The days are the issue day, or the day used when showing used coupons.
+    dated = "used_at" if data["status"] == "used" else "created_at"
+    if data["from"]:
+        coupons = coupons.filter(**{f"{dated}__gte": ledger.start_of(data["from"])})
+    if data["to"]:
+        coupons = coupons.filter(**{f"{dated}__lt": ledger.start_of(data["to"] + timedelta(1))})
     return coupons
 
 
@@ -262,10 +276,12 @@ class CouponListView(StaffRequiredMixin, View):
     permission_required = "retention.view_coupon"
 
     def get(self, request: HttpRequest) -> HttpResponse:
-        form = CouponFilterForm(request.GET)
+        owner_choices = [(u.pk, u.get_full_name() or u.get_username()) for u in staff_users()]
+        form = CouponFilterForm(request.GET, owner_choices=owner_choices)
         coupons = coupon_search(
             Coupon.objects.select_related("customer", "used_by").order_by("-created_at", "-id"),
             form,
+            request.user,
         )
         page = Paginator(coupons, settings.CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
         rows = list(page.object_list)

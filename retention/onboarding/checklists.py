@@ -12,8 +12,22 @@ from datetime import date, timedelta
 
 from django.core.cache import cache
 from django.core.exceptions import ValidationError
-from django.db import transaction
-from django.db.models import Case, Count, Min, OuterRef, Q, Subquery, When
+from django.db import connection, transaction
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    DurationField,
+    F,
+    Min,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    When,
+)
+from django.db.models.expressions import CombinedExpression
+from django.db.models.functions import TruncDate
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -206,6 +220,11 @@ def is_stalled(checklist: Checklist, today: date, days: int) -> bool:
     )
 
 
+def stalled_q(today: date, days: int) -> Q:
+    """is_stalled as a condition on Checklist rows, for counts and the overview's filter."""
+    return Q(status=Checklist.Status.IN_PROGRESS, next_due_on__lt=today - timedelta(days=days))
+
+
 def is_overdue(checklist: Checklist, today: date | None = None) -> bool:
     today = today or timezone.localdate()
     return checklist.next_due_on is not None and checklist.next_due_on < today
@@ -288,16 +307,51 @@ def cached_completion_figures(*, since: date) -> dict:
     )
 
 
+def counted_checklists() -> QuerySet:
+    """The checklists the figures count: every one started, but the cancelled ones (a
+    checklist cancelled to start another would count the customer twice)."""
+    return Checklist.objects.exclude(status=Checklist.Status.CANCELLED)
+
+
+def days_to_complete() -> CombinedExpression:
+    """Days from the start to the completion day (business time zone), as a duration."""
+    return TruncDate("completed_at") - F("started_on")
+
+
+class _Median(Aggregate):
+    function = "PERCENTILE_CONT"
+    template = "%(function)s(0.5) WITHIN GROUP (ORDER BY %(expressions)s)"
+
+
+def median_days_to_complete(completed: QuerySet) -> float | None:
+    """The median of days_to_complete over these completed checklists; None if none.
+
+    PostgreSQL computes it (percentile_cont: the mean of the two middle values of an
+    even count, like statistics.median); elsewhere (SQLite) it is computed here.
+    """
+    completed = completed.filter(completed_at__isnull=False)
+    if connection.vendor == "postgresql":
+        median = completed.aggregate(
+            median=_Median(days_to_complete(), output_field=DurationField())
+        )["median"]
+        return None if median is None else median.total_seconds() / 86400
+    durations = [
+        (timezone.localdate(done) - start).days
+        for start, done in completed.values_list("started_on", "completed_at")
+    ]
+    return float(statistics.median(durations)) if durations else None
+
+
 def completion_figures(*, since: date | None = None) -> dict:
     """Share completing, median days to complete, and where running checklists are stuck."""
-    started = Checklist.objects.exclude(status=Checklist.Status.CANCELLED)
+    started = counted_checklists()
     if since:
         started = started.filter(started_on__gte=since)
-    total = started.count()
-    completed = list(
-        started.filter(status=Checklist.Status.COMPLETED).values_list("started_on", "completed_at")
+    counts = started.aggregate(
+        total=Count("id"), completed=Count("id", filter=Q(status=Checklist.Status.COMPLETED))
     )
-    durations = [(timezone.localdate(done) - start).days for start, done in completed]
+    total = counts["total"]
+    completed = started.filter(status=Checklist.Status.COMPLETED)
     first_open = (
         ChecklistStep.objects.filter(checklist=OuterRef("pk"), required=True, status=Status.OPEN)
         .order_by("position", "id")
@@ -313,8 +367,8 @@ def completion_figures(*, since: date | None = None) -> dict:
     )
     return {
         "started": total,
-        "completed": len(completed),
-        "completion_rate": round(100 * len(completed) / total, 1) if total else None,
-        "median_days": statistics.median(durations) if durations else None,
+        "completed": counts["completed"],
+        "completion_rate": round(100 * counts["completed"] / total, 1) if total else None,
+        "median_days": median_days_to_complete(completed),
         "stuck_steps": [(row["stuck_at"], row["customers"]) for row in stuck[:5]],
     }

@@ -109,11 +109,21 @@ class OnboardingFilterForm(forms.Form):
             ("", _("All running")),
             ("overdue", _("With an overdue step")),
             ("stalled", _("Stalled")),
+            ("started", _("Started (any status)")),
+            ("completed", _("Completed")),
         ],
     )
 
     def __init__(self, *args, owner_choices: list[tuple[int, str]], **kwargs) -> None:
         super().__init__(*args, **kwargs)
+        # "from" is a Python keyword: the two days are added here. They are the start day,
+        # or the completion day when showing completed checklists (the dashboard links here).
+        self.fields["from"] = forms.DateField(
+            label=_("From"), required=False, widget=forms.DateInput({"type": "date"})
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"), required=False, widget=forms.DateInput({"type": "date"})
+        )
         self.fields["owner"].choices = [
             ("", _("Everyone")),
             ("me", _("Mine")),
@@ -121,5 +131,5 @@ class OnboardingFilterForm(forms.Form):
             *owner_choices,
         ]
         for name, field in self.fields.items():
-            css = "form-control" if name == "q" else "form-select"
+            css = "form-control" if name in ("q", "from", "to") else "form-select"
             field.widget.attrs["class"] = f"{css} form-select-sm form-control-sm"

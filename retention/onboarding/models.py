@@ -106,7 +106,14 @@ class Checklist(models.Model):
                 fields=["next_due_on", "id"],
                 condition=models.Q(status="in_progress"),
                 name="checklist_running_idx",
-            )
+            ),
+            # The dashboard's checklists started and completed per period.
+            models.Index(fields=["started_on"], name="checklist_started_idx"),
+            models.Index(
+                fields=["completed_at"],
+                condition=models.Q(status="completed"),
+                name="checklist_completed_idx",
+            ),
         ]
 
     def __str__(self) -> str:

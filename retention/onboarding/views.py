@@ -2,7 +2,7 @@
 customer's own progress page (reached through a signed link, no login)."""
 
 from collections import defaultdict
-from datetime import timedelta
+from datetime import datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib import messages
@@ -65,25 +65,8 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
             (user.pk, user.get_full_name() or user.get_username()) for user in staff_users()
         ]
         form = OnboardingFilterForm(request.GET or None, owner_choices=owner_choices)
-        running = Checklist.objects.filter(status=Checklist.Status.IN_PROGRESS).order_by(
-            F("next_due_on").asc(nulls_last=True), "id"
-        )
-        if form.is_bound and form.is_valid():
-            data = form.cleaned_data
-            if data["q"]:
-                running = running.filter(customer__search_text__icontains=data["q"].lower())
-            if data["owner"] == "me":
-                running = running.filter(customer__owner=request.user)
-            elif data["owner"] == "none":
-                running = running.filter(customer__owner__isnull=True)
-            elif data["owner"]:
-                running = running.filter(customer__owner_id=data["owner"])
-            if data["template"]:
-                running = running.filter(template=data["template"])
-            if data["state"] == "overdue":
-                running = running.filter(next_due_on__lt=today)
-            elif data["state"] == "stalled":
-                running = running.filter(next_due_on__lt=today - timedelta(days=stall_days))
+        data = form.cleaned_data if form.is_bound and form.is_valid() else {}
+        running = _overview_rows(data, user=request.user, today=today, stall_days=stall_days)
         # Deferred join: the page's ids come from the narrow (next_due_on, id) index,
         # then only those 25 rows are fetched with their customer and owner.
         page = Paginator(running.values_list("pk", flat=True), settings.CUSTOMERS_PER_PAGE)
@@ -113,12 +96,58 @@ class OnboardingOverviewView(StaffRequiredMixin, View):
             "rows": rows,
             "query": query.urlencode(),
             "stall_days": stall_days,
+            "all_checklists": data.get("state") in ("started", "completed"),
             "figures": checklists.cached_completion_figures(
                 since=today - timedelta(days=FIGURES_DAYS)
             ),
             "can_edit_templates": request.user.has_perm("retention.change_checklisttemplate"),
         }
         return render(request, "retention/onboarding/overview.html", context)
+
+
+def _overview_rows(data: dict, *, user, today, stall_days: int):
+    """The overview's checklists for its filters: running ones by default, most overdue
+    first; `from`/`to` are the start day, or the completion day for completed ones."""
+    state = data.get("state", "")
+    first, last = data.get("from"), data.get("to")
+    if state == "completed":
+        rows = checklists.counted_checklists().filter(status=Checklist.Status.COMPLETED)
+        rows = rows.order_by("-completed_at", "-id")
+        if first:
+            rows = rows.filter(completed_at__gte=_day_start(first))
+        if last:
+            rows = rows.filter(completed_at__lt=_day_start(last + timedelta(days=1)))
+    else:
+        if state == "started":
+            rows = checklists.counted_checklists().order_by("-started_on", "-id")
+        else:
+            rows = Checklist.objects.filter(status=Checklist.Status.IN_PROGRESS).order_by(
+                F("next_due_on").asc(nulls_last=True), "id"
+            )
+        if first:
+            rows = rows.filter(started_on__gte=first)
+        if last:
+            rows = rows.filter(started_on__lte=last)
+    if data.get("q"):
+        rows = rows.filter(customer__search_text__icontains=data["q"].lower())
+    if data.get("owner") == "me":
+        rows = rows.filter(customer__owner=user)
+    elif data.get("owner") == "none":
+        rows = rows.filter(customer__owner__isnull=True)
+    elif data.get("owner"):
+        rows = rows.filter(customer__owner_id=data["owner"])
+    if data.get("template"):
+        rows = rows.filter(template=data["template"])
+    if state == "overdue":
+        rows = rows.filter(next_due_on__lt=today)
+    elif state == "stalled":
+        rows = rows.filter(checklists.stalled_q(today, stall_days))
+    return rows
+
+
+def _day_start(day):
+    """Midnight at the start of `day` in the business's time zone."""
+    return timezone.make_aware(datetime.combine(day, time.min))
 
 
 class TemplateListView(StaffRequiredMixin, View):

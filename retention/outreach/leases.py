@@ -11,50 +11,43 @@ it sent after its lease ran out, as long as no other worker claimed the row sinc
 Right before it hands a message to the SMTP server the worker checks its lease
 (`Claim.renewal_due`): once half the lease has passed it renews (`renew`) the lease of
 every row it still holds, in one UPDATE, and a row the renewal does not find (taken
-over, or put back by the sweeper) is not sent. The sending loop wakes at least every quarter of the
-lease to do this, so a message stuck on the wire (an SMTP server that stopped
+over, or put back by the sweeper) is not sent. The sending loop wakes at least every
+quarter of the lease to do this, so a message stuck on the wire (an SMTP server that stopped
 answering) never lets the lease run out while the worker is alive: only a dead worker,
 or a database unreachable for longer than the retries below, loses its lease.
 
 A database error (PostgreSQL restarted, a connection cut) is retried on a new
-connection a few times (`RECONNECT_DELAYS`, about 15 s in all) before the worker gives
+connection a few times (`with_reconnect`, about 15 s in all) before the worker gives
 up, so a restart does not leave the messages the server accepted unmarked (each would
-be sent again once its lease ran out).
+be sent again once its lease ran out). The token, the lease's clock and those retries
+are customers.leases', shared with survey invitations and import jobs.
 """
 
-import contextlib
 import logging
-import secrets
-import time
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import TypeVar
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
 
-from django.db import DatabaseError, InterfaceError, OperationalError
 from django.db import connection as db_connection
 from django.db.models import F
 from django.utils import timezone
+
+# The token, the lease's clock and the retried writes are the same for every worker
+# (customers.leases); what a claim holds here is a batch of outbox rows.
+from customers.leases import Lease, with_reconnect
+from customers.leases import new_token as new_token  # kept as leases.new_token
 
 from .models import OutgoingEmail
 
 logger = logging.getLogger(__name__)
 Status = OutgoingEmail.Status
-T = TypeVar("T")
-
-# Seconds to wait before each new try of a database write that failed on a broken
-# connection; then the error stands. About 15 s: a PostgreSQL restart takes a few.
-RECONNECT_DELAYS: tuple[float, ...] = (0.5, 1, 2, 4, 8)
 
 
-@dataclass
-class Claim:
+@dataclass(kw_only=True)
+class Claim(Lease):
     """Rows one worker claimed together, under one token and one lease."""
 
-    ids: list[int]
-    token: str = ""
-    lease_until: datetime | None = None  # None: rows set "sending" by hand (tests)
-    lease_seconds: float = 0.0
+    ids: list[int] = field(default_factory=list)
 
     @classmethod
     def by_hand(cls, ids: Iterable[int]) -> "Claim":
@@ -64,40 +57,10 @@ class Claim:
     def __bool__(self) -> bool:
         return bool(self.ids)
 
-    def renewal_due(self, now: datetime) -> bool:
-        """Half the lease has passed (a lease of rows set by hand never runs out)."""
-        if self.lease_until is None:
-            return False
-        return now >= self.lease_until - timedelta(seconds=self.lease_seconds / 2)
-
     @property
     def wake_every(self) -> float | None:
         """Seconds the sending loop may wait for the SMTP server before keeping the lease."""
         return max(self.lease_seconds / 4, 0.1) if self.lease_until is not None else None
-
-
-def new_token() -> str:
-    return secrets.token_hex(16)
-
-
-def with_reconnect(operation: Callable[[], T], what: str) -> T:
-    """`operation()`, tried again on a new database connection when the old one broke.
-
-    Inside a transaction nothing is retried (the transaction is lost with the
-    connection): the caller's transaction decides."""
-    for delay in (*RECONNECT_DELAYS, None):
-        try:
-            return operation()
-        except (OperationalError, InterfaceError) as error:
-            if delay is None or db_connection.in_atomic_block:
-                raise
-            logger.warning(
-                "Outbox: the database failed while %s (%s); again in %s s", what, error, delay
-            )
-            with contextlib.suppress(DatabaseError):
-                db_connection.close()  # the next query opens a new connection
-            time.sleep(delay)
-    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def held(claim: Claim, ids: Iterable[int]):
@@ -109,7 +72,7 @@ def renew(claim: Claim, ids: list[int]) -> set[int]:
     """Extend the lease of the rows among `ids` still "sending" under `claim`; return them."""
     if claim.lease_until is None or not ids:
         return set(ids)
-    lease_until = timezone.now() + timedelta(seconds=claim.lease_seconds)
+    lease_until = claim.renewed_until(timezone.now())
 
     def extend() -> set[int]:
         rows = held(claim, ids).filter(status=Status.SENDING)

@@ -26,7 +26,7 @@ Modelled on pretix's mail service. The life of a row:
 """
 
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
@@ -92,13 +92,7 @@ def claim_batch(*, limit: int | None = None, now: datetime | None = None) -> lea
     new token that every later write about them requires."""
     now = now or timezone.now()
     limit = limit or settings.OUTBOX_BATCH_SIZE
-    lease_seconds = settings.OUTBOX_LEASE_SECONDS
-    claim = leases.Claim(
-        ids=[],
-        token=leases.new_token(),
-        lease_until=now + timedelta(seconds=lease_seconds),
-        lease_seconds=lease_seconds,
-    )
+    claim = leases.Claim.starting(now, settings.OUTBOX_LEASE_SECONDS)
 
     def claim_rows() -> list[int]:
         with transaction.atomic():

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from customers.forms import UserChoiceField, staff_users
 from customers.models import Interaction
 
+from . import cases
 from .models import CustomerRisk, RiskConfig, RiskLevel
 
 OUTREACH_KINDS = [
@@ -65,6 +66,41 @@ class QueueFilterForm(forms.Form):
         self.fields["owner"].choices = choices
         for field in self.fields.values():
             field.widget.attrs["class"] = "form-select form-select-sm"
+
+
+class CasesFilterForm(QueueFilterForm):
+    """The queue's cases mode: the cases opened, saved or lost between two days (the
+    customers behind the dashboard's figures)."""
+
+    cases = forms.ChoiceField(
+        label=_("Cases"),
+        choices=[
+            (cases.OPENED, _("Opened")),
+            (cases.SAVED, _("Saved")),
+            (cases.LOST, _("Lost")),
+        ],
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        del self.fields["level"]
+        # "from" is a Python keyword: declared here rather than as a class attribute.
+        self.fields["from"] = forms.DateField(
+            label=_("From"), widget=forms.DateInput(attrs={"type": "date"})
+        )
+        self.fields["to"] = forms.DateField(
+            label=_("To"), widget=forms.DateInput(attrs={"type": "date"})
+        )
+        for name in ("cases", "from", "to"):
+            self.fields[name].widget.attrs["class"] = (
+                "form-select form-select-sm" if name == "cases" else "form-control form-control-sm"
+            )
+
+    def clean(self):
+        data = super().clean()
+        if data.get("from") and data.get("to") and data["to"] < data["from"]:
+            raise ValidationError(_("The end is before the start."))
+        return data
 
 
 class BacktestForm(forms.Form):

@@ -212,6 +212,49 @@ class RiskSnapshot(models.Model):
         return f"{self.customer_id} {self.as_of}: {self.score}"
 
 
+class RiskDay(models.Model):
+    """One night's risk totals of one owner's customers (None: unassigned), for the
+    dashboard; everyone's are the sum of the day's rows. Written by the nightly run
+    and replayed from RiskSnapshot for earlier days (risk/daily.py)."""
+
+    class Source(models.TextChoices):
+        NIGHTLY = "nightly", _("Nightly run")
+        REPLAYED = "replayed", _("Replayed from history")
+
+    day = models.DateField(_("date"))
+    # Not a foreign key: a deleted account's past rows still add up into everyone's.
+    owner_id = models.BigIntegerField(null=True, blank=True)
+    low = models.PositiveIntegerField(default=0)
+    medium = models.PositiveIntegerField(default=0)
+    high = models.PositiveIntegerField(default=0)
+    # Expected loss summed per level; None when replayed (snapshots keep no money).
+    value_low = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_medium = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    value_high = models.DecimalField(max_digits=14, decimal_places=2, null=True, blank=True)
+    # The reasons of the customers at medium or high risk: {signal key: {"points": sum of
+    # the positive points, "customers": how many it added risk to}}.
+    reasons = models.JSONField(default=dict, blank=True)
+    source = models.CharField(max_length=10, choices=Source.choices)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["day", "owner_id"],
+                condition=models.Q(owner_id__isnull=False),
+                name="one_risk_day_per_owner",
+            ),
+            models.UniqueConstraint(
+                fields=["day"],
+                condition=models.Q(owner_id__isnull=True),
+                name="one_risk_day_unassigned",
+            ),
+        ]
+        indexes = [models.Index(fields=["day"], name="risk_day_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.day} owner {self.owner_id}: {self.low}/{self.medium}/{self.high}"
+
+
 class RiskEvent(models.Model):
     """Something that happened to a customer's risk: shown in their timeline."""
 
@@ -236,7 +279,11 @@ class RiskEvent(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["customer", "-occurred_at", "-id"], name="risk_event_timeline_idx")
+            models.Index(
+                fields=["customer", "-occurred_at", "-id"], name="risk_event_timeline_idx"
+            ),
+            # The dashboard: a period's openings and resolutions.
+            models.Index(fields=["kind", "occurred_at"], name="risk_event_kind_time_idx"),
         ]
 
     def __str__(self) -> str:

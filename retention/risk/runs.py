@@ -15,7 +15,7 @@ from django.db import transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from . import events, planning, scoring
+from . import daily, events, planning, scoring
 from .models import Backtest, RiskRun, RiskRunChunk, WeightSet
 
 
@@ -69,6 +69,9 @@ def run_chunk(run_id: int, id_from: int, id_to: int) -> bool:
     run.customers_seen, run.customers_changed = totals["seen"] or 0, totals["changed"] or 0
     fields = ["chunks_done", "customers_seen", "customers_changed"]
     if run.status == RiskRun.Status.RUNNING and run.chunks_done >= run.chunks_total:
+        # The night's totals for the dashboard, in this transaction: a run is never
+        # done without them, and a failure here retries the chunk.
+        daily.record_run(run.as_of)
         run.status, run.finished_at = RiskRun.Status.DONE, timezone.now()
         fields += ["status", "finished_at"]
         transaction.on_commit(lambda: events.run_finished.send(sender=RiskRun, run=run))

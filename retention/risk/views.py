@@ -21,9 +21,16 @@ from customers import access
 from customers.forms import staff_users
 from customers.views import StaffRequiredMixin
 
-from . import queue
-from .forms import AssignForm, OutreachForm, QueueFilterForm, ResolveForm, SnoozeForm
-from .models import CustomerRisk, Notification, RiskLevel, RiskRun
+from . import cases, queue
+from .forms import (
+    AssignForm,
+    CasesFilterForm,
+    OutreachForm,
+    QueueFilterForm,
+    ResolveForm,
+    SnoozeForm,
+)
+from .models import CustomerRisk, Notification, RiskEvent, RiskLevel, RiskRun
 from .panels import describe_flags
 from .runs import start_run
 
@@ -119,22 +126,26 @@ class CountedPaginator(Paginator):
         return self.counted.count()
 
 
+def _owner_q(owner: str, user) -> Q:
+    if owner == "me":
+        return Q(customer__owner=user)
+    if owner == "none":
+        return Q(customer__owner__isnull=True)
+    return Q(customer__owner_id=owner) if owner else Q()
+
+
 class QueueView(QueueWorkerMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         is_admin = access.is_admin(request.user)
         data = request.GET.copy()
-        if "owner" not in data and not is_admin:
-            data["owner"] = "me"
+        if not is_admin and data.get("owner", str(request.user.pk)) == str(request.user.pk):
+            data["owner"] = "me"  # a manager's own id (a dashboard link) is "me"
+        if "cases" in data:
+            return self.cases(request, data, is_admin)
         form = QueueFilterForm(data, user=request.user, is_admin=is_admin)
         narrowed = Q()
         if form.is_valid():
-            owner = form.cleaned_data["owner"]
-            if owner == "me":
-                narrowed &= Q(customer__owner=request.user)
-            elif owner == "none":
-                narrowed &= Q(customer__owner__isnull=True)
-            elif owner:
-                narrowed &= Q(customer__owner_id=owner)
+            narrowed &= _owner_q(form.cleaned_data["owner"], request.user)
             if form.cleaned_data["level"] == RiskLevel.HIGH:
                 narrowed &= Q(level=RiskLevel.HIGH)
             cases = queue.open_cases().filter(narrowed)
@@ -160,6 +171,24 @@ class QueueView(QueueWorkerMixin, View):
             "is_admin": is_admin,
         }
         return render(request, "retention/risk/queue.html", context)
+
+    def cases(self, request: HttpRequest, data, is_admin: bool) -> HttpResponse:
+        """The cases opened, saved or lost between two days: the dashboard's links."""
+        form = CasesFilterForm(data, user=request.user, is_admin=is_admin)
+        events = RiskEvent.objects.none()
+        if form.is_valid():
+            found = form.cleaned_data
+            events = (
+                cases.case_events(found["cases"], found["from"], found["to"])
+                .filter(_owner_q(found["owner"], request.user))
+                .select_related("customer__owner", "customer__company", "customer__risk", "actor")
+                .order_by("-occurred_at", "-id")
+            )
+        page = Paginator(events, settings.CUSTOMERS_PER_PAGE).get_page(request.GET.get("page"))
+        query = data.copy()
+        query.pop("page", None)
+        context = {"form": form, "page": page, "query": query.urlencode()}
+        return render(request, "retention/risk/cases.html", context)
 
 
 class CaseActionView(QueueWorkerMixin, View):

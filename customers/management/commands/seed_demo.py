@@ -71,3 +71,4 @@ class Command(BaseCommand):
             f"(customer #{stats['longest_customer']})"
         )
         out.write(f"  duplicates:     {stats['duplicates']} planted for the Duplicates page")
+        out.write(f"  reactivated:    {stats['reactivated']} left once and came back")

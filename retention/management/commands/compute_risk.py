@@ -3,7 +3,7 @@ from datetime import date
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from retention.risk import planning, scoring
+from retention.risk import daily, planning, scoring
 
 
 class Command(BaseCommand):
@@ -31,6 +31,7 @@ class Command(BaseCommand):
                 f"written to that date's history only, in {seconds:.1f} s."
             )
         else:
+            daily.record_day(day)  # the dashboard's totals, as a nightly run writes them
             self.stdout.write(
                 f"Risk as of {day}: {outcome.seen} customers scored, {outcome.changed} changed, "
                 f"{outcome.rose} rose, in {seconds:.1f} s."
