@@ -1,0 +1,21 @@
+"""The customer database: customers, their companies, tags and interactions."""
+
+from .customers import Company, Customer, CustomerQuerySet, Tag, build_search_text, normalize_phone
+from .imports import ImportJob
+from .interactions import Interaction
+from .membership import MembershipBuild, MembershipDay, MembershipSpell, StatusChange
+
+__all__ = [
+    "Company",
+    "Customer",
+    "CustomerQuerySet",
+    "ImportJob",
+    "Interaction",
+    "MembershipBuild",
+    "MembershipDay",
+    "MembershipSpell",
+    "StatusChange",
+    "Tag",
+    "build_search_text",
+    "normalize_phone",
+]
