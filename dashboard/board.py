@@ -61,8 +61,11 @@ class Board:
                 % {"day": date_format(figures.risk.computed_for, "DATE_FORMAT")}
             )
         parts.append(
-            _("The other figures as of %(when)s.")
-            % {"when": date_format(timezone.localtime(figures.computed_at), "TIME_FORMAT")}
+            _("The other figures: counted at %(when)s, at most %(minutes)s minutes ago.")
+            % {
+                "when": date_format(timezone.localtime(figures.computed_at), "TIME_FORMAT"),
+                "minutes": figures_module.CACHE_SECONDS // 60,
+            }
         )
         return " ".join(parts)
 

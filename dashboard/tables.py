@@ -15,6 +15,9 @@ from django.utils import formats
 
 from customers.exporting import BOM, neutralise_cell
 
+# Colours that mean something wherever they appear: good news green, bad news red.
+COLOURS = {"good": "#198754", "bad": "#dc3545", "middle": "#fd7e14", "neutral": "#0d6efd"}
+
 
 @dataclass
 class Series:
@@ -23,6 +26,7 @@ class Series:
     kind: str = "bar"  # "bar" or "line"
     stack: str = ""  # bars with the same stack are stacked
     axis: str = "y"  # a second axis ("y2") for a line over bars
+    colour: str = ""  # one of COLOURS' keys; empty: the next of the palette
 
 
 @dataclass
@@ -62,6 +66,7 @@ class Table:
                     "kind": s.kind,
                     "stack": s.stack,
                     "axis": s.axis,
+                    "colour": COLOURS.get(s.colour, ""),
                     "data": [_number(row[s.column]) for row in self.rows],
                 }
                 for s in self.series

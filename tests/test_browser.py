@@ -20,6 +20,8 @@ def test_find_a_customer_open_it_and_log_a_call(page, manager):
     CustomerFactory.create_batch(3, owner=manager)
 
     log_in(page, manager.username)
+    expect(page.get_by_role("heading", name="Dashboard")).to_be_visible()  # the home page
+    page.get_by_role("navigation").get_by_role("link", name="Customers", exact=True).click()
     expect(page.get_by_role("heading", name="Customers")).to_be_visible()
 
     # Live search (htmx) narrows the list as the user types.

@@ -99,8 +99,8 @@ def churn_section(figures: Figures, scope: Scope, period: Period, links: Links) 
             for f in figures.churn
         ],
         series=[
-            Series(_("Gained"), 1),
-            Series(_("Lost"), 2),
+            Series(_("Gained"), 1, colour="good"),
+            Series(_("Lost"), 2, colour="bad"),
             Series(_("Lost ÷ gained (%)"), 4, kind="line", axis="y2"),
             Series(_("Lost ÷ at start (%)"), 5, kind="line", axis="y2"),
         ],

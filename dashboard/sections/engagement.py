@@ -24,10 +24,10 @@ def nps_section(figures: Figures, scope: Scope, period: Period, links: Links) ->
             for f in figures.nps
         ],
         series=[
-            Series(_("Promoters (9–10)"), 2, stack="answers"),
-            Series(_("Passives (7–8)"), 3, stack="answers"),
-            Series(_("Detractors (0–6)"), 4, stack="answers"),
-            Series(_("NPS"), 1, kind="line", axis="y2"),
+            Series(_("Promoters (9–10)"), 2, stack="answers", colour="good"),
+            Series(_("Passives (7–8)"), 3, stack="answers", colour="middle"),
+            Series(_("Detractors (0–6)"), 4, stack="answers", colour="bad"),
+            Series(_("NPS"), 1, kind="line", axis="y2", colour="neutral"),
         ],
         percent_columns=frozenset({5}),
     )

@@ -97,9 +97,9 @@ def risk_section(figures: Figures, scope: Scope, period: Period, links: Links) -
         [_("Period"), _("Low"), _("Medium"), _("High"), _("Monthly value at risk")],
         [[t.period.label, t.low, t.medium, t.high, t.value_at_risk] for t in figures.risk_trend],
         series=[
-            Series(_("Low"), 1, stack="levels"),
-            Series(_("Medium"), 2, stack="levels"),
-            Series(_("High"), 3, stack="levels"),
+            Series(_("Low"), 1, stack="levels", colour="good"),
+            Series(_("Medium"), 2, stack="levels", colour="middle"),
+            Series(_("High"), 3, stack="levels", colour="bad"),
         ],
     )
     reasons = Table(

@@ -20,7 +20,7 @@
       data: {
         labels: spec.labels,
         datasets: spec.series.map(function (s, i) {
-          const colour = colours[i % colours.length];
+          const colour = s.colour || colours[i % colours.length];
           return {
             type: s.kind, label: s.label, data: s.data, yAxisID: s.axis,
             stack: s.stack || undefined, borderColor: colour,
