@@ -50,10 +50,15 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_htmx",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "customers",
     "retention",
     "surveys",
     "dashboard",
+    "api",
     "backups",
 ]
 
@@ -123,6 +128,44 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # the dashboard
 LOGOUT_REDIRECT_URL = "login"
+
+# --- The REST API (api/; README "REST API") ----------------------------------
+# A token per user (created on /api/token/ or in the Django admin); the session too, so
+# the docs page's "Try it out" works for a logged-in user. The roles and rules are the
+# pages' own (api/permissions.py).
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["api.permissions.RoleRequired"],
+    "DEFAULT_PAGINATION_CLASS": "api.pagination.IdCursorPagination",
+    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "api.errors.exception_handler",
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "CRM API",
+    "DESCRIPTION": "Customers, interactions, risk, surveys and loyalty, with the pages' rules.",
+    "VERSION": "1",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SERVE_PERMISSIONS": ["api.permissions.RoleRequired"],
+    "SCHEMA_PATH_PREFIX": "/api/v1",
+    # Swagger UI's files come from drf-spectacular-sidecar in static/: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+    # Several models have a "kind": each its own enum in the schema, named after it.
+    "ENUM_NAME_OVERRIDES": {
+        "InteractionKindEnum": "customers.models.Interaction.Kind",
+        "PointsEntryKindEnum": "retention.loyalty.models.PointsEntry.Kind",
+        "RewardKindEnum": "retention.loyalty.models.Reward.Kind",
+        "SurveyKindEnum": "surveys.models.Survey.Kind",
+        "QuestionKindEnum": "surveys.models.Question.Kind",
+    },
+}
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -17,6 +17,7 @@ urlpatterns = [
     path("customers/", include("customers.urls")),
     path("retention/", include("retention.urls")),
     path("surveys/", include("surveys.urls")),
+    path("api/", include("api.urls")),  # the REST API, its schema, docs and token pages
     path("admin/", admin.site.urls),
     # Customer-facing pages, reached through signed links (no login).
     path("o/<str:token>/", onboarding_public, name="onboarding_public"),

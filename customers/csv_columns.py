@@ -29,6 +29,10 @@ class Column:
 
 CUSTOMER_COLUMNS: tuple[Column, ...] = (
     Column("name", _("Full name."), required=True),
+    Column(
+        "external_id",
+        _("Your own customer number; matches an existing customer to update it (before email)."),
+    ),
     Column("email", _("Matches an existing customer (any letter case) to update it.")),
     Column("phone", _("As written, e.g. +44 20 7946 0018.")),
     Column("company", _("Company name; created if it does not exist yet.")),
@@ -48,19 +52,36 @@ CUSTOMER_COLUMNS: tuple[Column, ...] = (
 )
 
 INTERACTION_COLUMNS: tuple[Column, ...] = (
-    Column("customer_email", _("Email of an existing customer."), required=True),
+    Column(
+        "customer_email",
+        _("Email of an existing customer (this or customer_external_id is needed)."),
+    ),
+    Column(
+        "customer_external_id",
+        _("External id of an existing customer, instead of (or as well as) the email."),
+    ),
+    Column(
+        "external_id",
+        _("Your own id for it, e.g. the order number; a row whose id is here is skipped."),
+    ),
     Column(
         "kind",
         _(
-            "call, email, meeting, note, service_request, complaint, purchase, "
+            "call, email, meeting, note, service_request, complaint, purchase, refund, "
             "discount_request or cancellation (or the label)."
         ),
         required=True,
     ),
     Column("direction", _("inbound, outbound or internal.")),
-    Column("subject", _("A short summary."), required=True),
+    Column(
+        "subject",
+        _("A short summary; for a purchase or refund left blank, made from amount and date."),
+    ),
     Column("body", _("Details.")),
-    Column("amount", _("Needed for a purchase, e.g. 120.00.")),
+    Column(
+        "amount",
+        _("Needed for a purchase or refund, e.g. 120.00; a refund is stored negative."),
+    ),
     Column("sentiment", _("positive, neutral or negative.")),
     Column(
         "occurred_at",
@@ -88,3 +109,14 @@ def column_names(target: str) -> list[str]:
 
 def required_column_names(target: str) -> list[str]:
     return [column.name for column in COLUMNS[target] if column.required]
+
+
+# Columns of which a file needs at least one: an interaction names its customer by
+# email or by the customer's external id.
+ONE_OF_COLUMNS: dict[str, tuple[str, ...]] = {
+    ImportJob.Target.INTERACTIONS: ("customer_email", "customer_external_id"),
+}
+
+
+def one_of_column_names(target: str) -> tuple[str, ...]:
+    return ONE_OF_COLUMNS.get(target, ())

@@ -32,8 +32,8 @@ def neutralise_cell(value) -> str:
 
     A cell starting with =, +, -, @, tab or carriage return gets a leading single
     quote, so "=HYPERLINK(...)" is shown as text, never run. Every such cell is
-    prefixed, numbers too: the exported numbers (monthly value, amount) are never
-    negative, and a phone like "+44 20 ..." must stay text anyway. A cell that
+    prefixed, numbers too: a refund's negative amount becomes "'-12.99" (the import
+    removes the quote again), and a phone like "+44 20 ..." must stay text anyway. A cell that
     already starts with a quote followed by one of those characters (or by a
     second quote) gets one more, so the import's unquoting gives back exactly
     the stored text.
@@ -108,6 +108,7 @@ def _customer_rows(customers: QuerySet) -> Iterator[list]:
         for customer in chunk:
             yield [
                 customer.name,
+                customer.external_id,
                 customer.email,
                 customer.phone,
                 customer.company.name if customer.company else "",
@@ -137,6 +138,8 @@ def _interaction_rows(interactions: QuerySet) -> Iterator[list]:
     for interaction in interactions.iterator(chunk_size=EXPORT_CHUNK_SIZE):
         yield [
             interaction.customer.email,
+            interaction.customer.external_id,
+            interaction.external_id,
             interaction.kind,
             interaction.direction,
             interaction.subject,

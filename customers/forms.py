@@ -49,6 +49,7 @@ class CustomerForm(forms.ModelForm):
             "name",
             "email",
             "phone",
+            "external_id",
             "company_name",
             "address",
             "city",
@@ -89,9 +90,10 @@ class CustomerForm(forms.ModelForm):
         self.helper.layout = Layout(
             Row(Column("name", css_class="col-md-6"), Column("email", css_class="col-md-6")),
             Row(
-                Column("phone", css_class="col-md-4"),
-                Column("company_name", css_class="col-md-4"),
-                Column("preferred_language", css_class="col-md-4"),
+                Column("phone", css_class="col-md-3"),
+                Column("external_id", css_class="col-md-3"),
+                Column("company_name", css_class="col-md-3"),
+                Column("preferred_language", css_class="col-md-3"),
             ),
             "address",
             Row(Column("city", css_class="col-md-6"), Column("country", css_class="col-md-6")),
@@ -121,6 +123,19 @@ class CustomerForm(forms.ModelForm):
                     params={"name": clash.first().name},
                 )
         return email
+
+    def clean_external_id(self) -> str:
+        # Checked here, not only by the database constraint, to name the other customer
+        # next to the field (the constraint would give a message for the whole form).
+        external_id = self.cleaned_data["external_id"].strip()
+        if external_id:
+            clash = Customer.objects.filter(external_id=external_id).exclude(pk=self.instance.pk)
+            if clash.exists():
+                raise forms.ValidationError(
+                    _("Another customer already has this external id: %(name)s."),
+                    params={"name": clash.first().name},
+                )
+        return external_id
 
     def clean_tag_names(self) -> list[str]:
         names = [name.strip() for name in self.cleaned_data["tag_names"].split(",")]

@@ -15,10 +15,12 @@ The rules, for one customer (`customer_spells`, no database):
   whose history does not end in churned (rows written past the history: a bulk load,
   SQL) churned on churned_on.
 - The monthly value is the customer's; when it is 0, the spell's average monthly spend.
+  Spend is net: a refund in a spell (stored negative) lowers its spend, but a refund is
+  not a purchase, so it neither starts a spell nor keeps a customer from lapsing.
   Owner, contract and value are today's (they have no history).
 
 `rebuild` recomputes every spell (or some customers') in one transaction: three streamed
-queries ordered by customer (customers, status changes, purchases per day), merged here,
+queries ordered by customer (customers, status changes, purchases and refunds per day), merged here,
 spells written in batches (COPY on PostgreSQL), then the per-day sums the churn figures
 read (MembershipDay) from the spells. Idempotent; the nightly task, `manage.py
 rebuild_membership` and a merge (for the kept customer) call it.
@@ -54,6 +56,8 @@ CUSTOMER_STATUSES = frozenset({Status.ONBOARDING, Status.ACTIVE, Status.AT_RISK}
 DAYS_PER_MONTH = Decimal("30.4375")  # 365.25 / 12
 CENT = Decimal("0.01")
 STREAM_CHUNK = 5000
+# The kinds of a customer's history events, in their order on the same day.
+PURCHASE, REFUND, CHANGE = 0, 1, 2
 WRITE_BATCH = 5000
 
 
@@ -86,11 +90,14 @@ def customer_spells(
     *,
     today: date,
     lapse_days: int,
+    refunds: Iterable[tuple[date, Decimal]] = (),
 ) -> list[Spell]:
     """One customer's spells, oldest first, from their status changes (day, to status;
-    in recorded order) and their purchases (day, amount; one per day)."""
+    in recorded order), their purchases and their refunds (day, amount; one per day,
+    refunds negative)."""
     changes = [change for change in changes if change[0] <= today]
     purchases = [purchase for purchase in purchases if purchase[0] <= today]
+    refunds = [refund for refund in refunds if refund[0] <= today]
     churned_on = facts.churned_on
     if (
         facts.status == Status.CHURNED
@@ -109,9 +116,11 @@ def customer_spells(
 
     lapses = not facts.has_contract
     lapse = timedelta(days=lapse_days)
-    # Purchases before status changes on the same day: bought, then churned.
+    # Purchases, then refunds, before status changes on the same day: bought, then churned.
     events = sorted(
-        [(day, 0, amount) for day, amount in purchases] + [(day, 1, to) for day, to in changes],
+        [(day, PURCHASE, amount) for day, amount in purchases]
+        + [(day, REFUND, amount) for day, amount in refunds]
+        + [(day, CHANGE, to) for day, to in changes],
         key=itemgetter(0, 1),
     )
     spells: list[Spell] = []
@@ -123,12 +132,16 @@ def customer_spells(
             current.ended_on, current.end_reason = reference + lapse, EndReason.LAPSED
             spells.append(current)
             current = None
-        if kind == 0:  # a purchase
+        if kind == PURCHASE:
             if current is None and lapses:
                 current, reference = Spell(day, StartReason.REACTIVATED), day
             if current is not None:
                 current.spend += value or 0
                 reference = max(reference, day)
+            continue
+        if kind == REFUND:  # lowers the spend; not a sign of buying (the lapse clock stays)
+            if current is not None:
+                current.spend += value or 0
             continue
         previous, status = status, value
         if current is None:
@@ -152,7 +165,8 @@ def monthly_value(facts: CustomerFacts, spell: Spell, today: date) -> Decimal:
         return facts.monthly_value
     days = ((spell.ended_on or today) - spell.started_on).days
     months = max(Decimal(days) / DAYS_PER_MONTH, Decimal(1))
-    return (spell.spend / months).quantize(CENT)
+    # More refunded than bought in the spell is worth nothing, not less than nothing.
+    return (max(spell.spend, Decimal(0)) / months).quantize(CENT)
 
 
 # --- Conditions on spells: the customers behind a figure (the customer list's filters) ---
@@ -205,9 +219,11 @@ def rebuild(*, today: date | None = None, customer_ids: Iterable[int] | None = N
         spells = MembershipSpell.objects.all()
         (spells if ids is None else spells.filter(customer_id__in=ids)).delete()
         batch: list[tuple] = []
-        for facts, changes, purchases in _histories(ids):
+        for facts, changes, purchases, refunds in _histories(ids):
             customers_seen += 1
-            found = customer_spells(facts, changes, purchases, today=today, lapse_days=lapse_days)
+            found = customer_spells(
+                facts, changes, purchases, today=today, lapse_days=lapse_days, refunds=refunds
+            )
             batch.extend(_rows(facts, found, today))
             if len(batch) >= WRITE_BATCH:
                 written += _write(batch)
@@ -330,15 +346,15 @@ def _lock_spells() -> None:
             cursor.execute(f"LOCK TABLE {table} IN SHARE ROW EXCLUSIVE MODE")
 
 
-def _histories(ids: list[int] | None) -> Iterator[tuple[CustomerFacts, list, list]]:
-    """Each customer's facts, status changes and daily purchases, by customer id.
+def _histories(ids: list[int] | None) -> Iterator[tuple[CustomerFacts, list, list, list]]:
+    """Each customer's facts, status changes, daily purchases and refunds, by customer id.
 
     Three streamed queries in customer order, merged as they are read, so memory holds
     one customer's history at a time whatever the number of customers.
     """
     customers = Customer.objects.order_by("pk")
     changes = StatusChange.objects.order_by("customer_id", "changed_on", "id")
-    purchases = Interaction.objects.filter(kind=Interaction.Kind.PURCHASE)
+    purchases = Interaction.objects.filter(kind__in=Interaction.KINDS_OF_SPEND)
     if ids is not None:
         customers = customers.filter(pk__in=ids)
         changes = changes.filter(customer_id__in=ids)
@@ -354,11 +370,18 @@ def _histories(ids: list[int] | None) -> Iterator[tuple[CustomerFacts, list, lis
         "monthly_value",
     )
     change_rows = changes.values_list("customer_id", "changed_on", "to_status")
-    # One row per customer and day (in the business's time zone), amounts summed.
+    # One row per customer and day (in the business's time zone), purchases and refunds
+    # summed apart (one query for both: a day may have either or both).
+    bought, refunded = Q(kind=Interaction.Kind.PURCHASE), Q(kind=Interaction.Kind.REFUND)
     purchase_rows = (
         purchases.annotate(day=TruncDate("occurred_at"))
         .values_list("customer_id", "day")
-        .annotate(total=Sum("amount"))
+        .annotate(
+            purchases=Count("id", filter=bought),
+            total=Sum("amount", filter=bought),
+            refunds=Count("id", filter=refunded),
+            refunded=Sum("amount", filter=refunded),
+        )
         .order_by("customer_id", "day")
     )
     change_groups = _Groups(change_rows.iterator(chunk_size=STREAM_CHUNK))
@@ -375,7 +398,13 @@ def _histories(ids: list[int] | None) -> Iterator[tuple[CustomerFacts, list, lis
             has_contract=bool(plan) or renewal is not None,
             monthly_value=value,
         )
-        yield facts, change_groups.take(pk), purchase_groups.take(pk)
+        money = purchase_groups.take(pk)
+        yield (
+            facts,
+            change_groups.take(pk),
+            [(day, total) for day, bought_n, total, _n, _refunded in money if bought_n],
+            [(day, refunded) for day, _n, _total, refund_n, refunded in money if refund_n],
+        )
 
 
 class _Groups:

@@ -134,6 +134,7 @@ _KIND_BADGES = {
     Interaction.Kind.SERVICE_REQUEST: "warning",
     Interaction.Kind.DISCOUNT_REQUEST: "warning",
     Interaction.Kind.PURCHASE: "success",
+    Interaction.Kind.REFUND: "danger",  # money given back; its amount shows with a minus
     Interaction.Kind.CALL: "primary",
     Interaction.Kind.EMAIL: "info",
     Interaction.Kind.MEETING: "primary",

@@ -1,5 +1,9 @@
 """Persona fixtures shared by every test: admin, two account managers, staff, no role."""
 
+# locmem: for the tests that read `mail.backends.locmem.EmailBackend` as an attribute
+# (tests/test_surveys_leases.py): a submodule is an attribute of its package only once
+# imported, and which earlier test imported it depended on the test order.
+import django.core.mail.backends.locmem  # noqa: F401
 import pytest
 from django.test import Client
 

@@ -53,10 +53,11 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
     (ImportRefused, nothing written, the job back to "ready" with the new errors);
     in valid-rows mode the invalid rows are skipped.
 
-    Customers are matched by email, in any letter case: a match is updated, any
-    other row creates a customer. An update changes only the columns present in
+    Customers are matched by external id, then by email in any letter case: a match
+    is updated, any other row creates a customer. An update changes only the columns present in
     the file, and a blank cell leaves that field as it is (so an import never
-    clears a field; edit the customer to do that). Interactions are always added.
+    clears a field; edit the customer to do that). Interactions are added, except those
+    whose external id is already here (skipped_rows: imported before, not errors).
 
     Any unexpected error marks the job failed with a readable reason; then too
     nothing is written. Every write about the job requires the lease token it was

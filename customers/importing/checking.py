@@ -1,8 +1,9 @@
 """Checking an import file against the database, row by row, without writing anything.
 
 `check_file` parses the job's file and checks every row with its row form;
-everything a row refers to (owners, existing customers by email) is looked up in
-bulk first, never with a query per row. It counts valid and invalid rows, keeps
+everything a row refers to (owners, existing customers by external id and email,
+interactions imported before) is looked up in bulk first (matching.py), never with
+a query per row. It counts valid and invalid rows, keeps
 the first errors and a preview, and can keep the checked instances for
 applying.py. `validate_import` is the first step of an import: it checks the
 file and stores the outcome on the job (the preview the user confirms).
@@ -10,7 +11,7 @@ file and stores the outcome on the job (the preview the user confirms).
 
 import logging
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,6 +36,16 @@ from .columns import (
     INTERACTION_MODEL_FIELDS,
     choice_columns,
     choice_lookup,
+    made_subject,
+    subject_formats,
+)
+from .matching import (
+    CustomerMatcher,
+    chunked,
+    customers_by_email,
+    customers_by_external_id,
+    imported_interaction_ids,
+    interaction_customer,
 )
 from .parsing import ParsedFile, RawRow, error_entry, parse_file
 from .row_forms import CustomerRowForm, InteractionRowForm, RowForm, row_form_class
@@ -48,11 +59,11 @@ MAX_STORED_ERRORS = 1000
 PREVIEW_ROWS = 20
 PREVIEW_CELL_LENGTH = 200
 PROGRESS_EVERY = 500
-LOOKUP_CHUNK_SIZE = 500
 
 CREATE = "create"
 UPDATE = "update"
 ERROR = "error"
+SKIP = "skip"  # already imported (an interaction whose external id exists): not written
 
 
 @dataclass
@@ -68,21 +79,6 @@ class RowResult:
     extras: dict[str, Any] = field(default_factory=dict)
 
 
-def chunked(items: Iterable, size: int = LOOKUP_CHUNK_SIZE) -> Iterator[list]:
-    items = list(items)
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
-
-
-def _customers_by_email(emails: Iterable[str], queryset) -> dict[str, list[Customer]]:
-    """Existing customers keyed by lower-cased email, one IN query per chunk."""
-    found = defaultdict(list)
-    for chunk in chunked(set(emails)):
-        for customer in queryset.annotate(email_lower=Lower("email")).filter(email_lower__in=chunk):
-            found[customer.email_lower].append(customer)
-    return found
-
-
 class _Rows:
     """Checks the rows of one file against the database, looked up in bulk first."""
 
@@ -90,6 +86,7 @@ class _Rows:
     model: type[models.Model]
     model_fields: tuple[str, ...]
     form_base: type[RowForm]
+    always_checked: tuple[str, ...] = ()  # checked even when the file has no such column
 
     def __init__(self, job: ImportJob, parsed: ParsedFile, *, lock: bool) -> None:
         self.job = job
@@ -97,7 +94,11 @@ class _Rows:
         self.user_is_admin = access.is_admin(self.user)
         self.columns = parsed.columns
         self.lock = lock
-        present = [name for name in self.model_fields if name in parsed.columns]
+        present = [
+            name
+            for name in self.model_fields
+            if name in parsed.columns or name in self.always_checked
+        ]
         self.form_class = row_form_class(self.form_base, self.model, present, self.target)
         self.choice_lookups = {
             name: choice_lookup(choices)
@@ -153,8 +154,10 @@ class _CustomerRows(_Rows):
         existing = Customer.objects.select_related("company")
         if self.lock:
             existing = existing.select_for_update(of=("self",))
-        self.existing = _customers_by_email(emails, existing)
-        self.seen_emails: dict[str, int] = {}
+        external_ids = {row.values.get("external_id", "") for row in rows}
+        self.matcher = CustomerMatcher(
+            customers_by_external_id(external_ids, existing), customers_by_email(emails, existing)
+        )
         usernames = {row.values.get("owner", "").lower() for row in rows} - {""}
         self.owners: dict[str, list] = defaultdict(list)
         user_model = get_user_model()
@@ -202,29 +205,21 @@ class _CustomerRows(_Rows):
         email = data.get("email", "").lower()
         if "email" in data:
             data["email"] = email
-        existing = None
-        if email:
-            first_row = self.seen_emails.setdefault(email, row.number)
-            matches = self.existing.get(email, [])
-            if first_row != row.number:
-                message = _("Row %(row)s has the same email; a customer can be in a file once.")
-                result.errors.append(("email", message % {"row": first_row}))
-            elif len(matches) > 1:
-                message = _("%(count)s customers have this email; merge them before importing.")
-                result.errors.append(("email", message % {"count": len(matches)}))
-            elif matches:
-                existing = matches[0]
-                if not access.can_change_customer(self.user, existing):
-                    result.errors.append(
-                        (
-                            "email",
-                            _(
-                                "This is the customer “%(name)s” of another account manager; "
-                                "only they or an admin can change it."
-                            )
-                            % {"name": existing.name},
-                        )
+        existing, column, errors = self.matcher.match(
+            row.number, data.get("external_id", ""), email
+        )
+        result.errors += errors
+        if existing is not None and not access.can_change_customer(self.user, existing):
+            result.errors.append(
+                (
+                    column,
+                    _(
+                        "This is the customer “%(name)s” of another account manager; "
+                        "only they or an admin can change it."
                     )
+                    % {"name": existing.name},
+                )
+            )
         update = existing is not None
         result.action = UPDATE if update else CREATE
         form = self._run_form(
@@ -245,13 +240,22 @@ class _InteractionRows(_Rows):
     model = Interaction
     model_fields = INTERACTION_MODEL_FIELDS
     form_base = InteractionRowForm
+    # Optional since purchases and refunds get one made, but required for the other kinds.
+    always_checked = ("subject",)
 
     def prepare(self, rows: list[RawRow]) -> None:
+        customers = Customer.objects.only("id", "name", "email", "external_id")
         emails = {row.values.get("customer_email", "").lower() for row in rows} - {""}
-        self.customers = _customers_by_email(emails, Customer.objects.only("id", "email"))
+        self.customers = customers_by_email(emails, customers)
+        self.customers_by_external_id = customers_by_external_id(
+            {row.values.get("customer_external_id", "") for row in rows}, customers
+        )
+        self.imported = imported_interaction_ids(row.values.get("external_id", "") for row in rows)
+        self.seen_external_ids: dict[str, int] = {}
         self.can_log = self.user.is_authenticated and self.user.has_perm(
             "customers.add_interaction"
         )
+        self.subject_formats = subject_formats()
 
     def check(self, row: RawRow) -> RowResult:
         result = RowResult(row.number, row.values, CREATE)
@@ -259,23 +263,36 @@ class _InteractionRows(_Rows):
             result.errors.append(("", _("This row has more cells than the header has columns.")))
         if not self.can_log:
             result.errors.append(("", _("You cannot log interactions.")))
-        email = row.values.get("customer_email", "").lower()
-        matches = self.customers.get(email, [])
-        if not email:
-            result.errors.append(("customer_email", _("This field is required.")))
-        elif not matches:
-            result.errors.append(("customer_email", _("No customer has this email address.")))
-        elif len(matches) > 1:
-            message = _("%(count)s customers have this email; merge them before importing.")
-            result.errors.append(("customer_email", message % {"count": len(matches)}))
+        external_id = row.values.get("external_id", "")
+        if external_id:
+            if external_id in self.imported and not result.errors:
+                result.action = SKIP
+                return result
+            first_row = self.seen_external_ids.setdefault(external_id, row.number)
+            if first_row != row.number:
+                message = _("Row %(row)s has the same external id.")
+                result.errors.append(("external_id", message % {"row": first_row}))
+        customer, errors = interaction_customer(
+            row.values, self.customers, self.customers_by_external_id
+        )
+        result.errors += errors
         instance = Interaction(
-            customer_id=matches[0].pk if len(matches) == 1 else None,
+            customer_id=customer.pk if customer else None,
             recorded_by=self.user if self.user.is_authenticated else None,
         )
-        self._run_form(result, self._normalised(row.values), instance, update=False)
+        data = self._normalised(row.values)
+        subject_format = self.subject_formats.get(data.get("kind", ""))
+        subject_wanted = subject_format is not None and not data.get("subject")
+        if subject_wanted:
+            data.pop("subject", None)  # the form leaves it out; made below from amount and date
+        else:
+            data.setdefault("subject", "")  # required for the other kinds, column or not
+        self._run_form(result, data, instance, update=False)
         if result.errors:
             result.action = ERROR
             result.instance = None
+        elif subject_wanted:
+            result.instance.subject = made_subject(subject_format, result.instance)
         return result
 
 
@@ -291,6 +308,7 @@ class CheckOutcome:
     total_rows: int = 0
     valid_rows: int = 0
     error_rows: int = 0
+    skipped_rows: int = 0
     errors: list[dict] = field(default_factory=list)
     preview: list[dict] = field(default_factory=list)
     valid: list[RowResult] = field(default_factory=list)
@@ -300,6 +318,7 @@ class CheckOutcome:
             "total_rows": self.total_rows,
             "valid_rows": self.valid_rows,
             "error_rows": self.error_rows,
+            "skipped_rows": self.skipped_rows,
             "errors": self.errors,
             "preview": self.preview,
         }
@@ -333,7 +352,9 @@ def check_file(
             outcome.preview.append(
                 {"row": result.number, "action": result.action, "values": values}
             )
-        if not result.errors:
+        if result.action == SKIP:
+            outcome.skipped_rows += 1
+        elif not result.errors:
             outcome.valid_rows += 1
             if keep_valid:
                 result.values = {}  # from here on only the instance and extras matter

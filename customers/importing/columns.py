@@ -3,20 +3,23 @@
 The model fields a row writes as they are (the other columns, such as company,
 owner and tags, are resolved by the row forms), the columns that hold a choice
 (given by value or label, in any letter case) and the columns whose text needs
-reading as a decimal or a date.
+reading as a decimal or a date, and the subject made for a purchase or refund
+that has none (a shop's sales log has no subjects).
 """
 
 import re
 from typing import Any
 
 from django.conf import settings
-from django.utils import translation
+from django.utils import timezone, translation
+from django.utils.translation import gettext as _
 
 from customers.models import Customer, ImportJob, Interaction
 
 # Customer columns that are model fields, written as they are.
 CUSTOMER_MODEL_FIELDS = (
     "name",
+    "external_id",
     "email",
     "phone",
     "address",
@@ -32,6 +35,7 @@ CUSTOMER_MODEL_FIELDS = (
     "notes",
 )
 INTERACTION_MODEL_FIELDS = (
+    "external_id",
     "kind",
     "direction",
     "subject",
@@ -69,3 +73,24 @@ def choice_lookup(choices) -> dict[str, str]:
         for key in (str(value), str(label), english):
             lookup.setdefault(key.lower(), str(value))
     return lookup
+
+
+def subject_formats() -> dict[str, str]:
+    """Kind -> the subject made for a row of that kind without one ("Purchase of ...").
+
+    In the business's language (LANGUAGE_CODE), whoever imports: the subject is stored,
+    then read by everyone. Made once per file, not per row.
+    """
+    with translation.override(settings.LANGUAGE_CODE):
+        return {
+            Interaction.Kind.PURCHASE: _("Purchase of %(amount)s on %(date)s"),
+            Interaction.Kind.REFUND: _("Refund of %(amount)s on %(date)s"),
+        }
+
+
+def made_subject(subject_format: str, interaction: Interaction) -> str:
+    """ "Purchase of 12.99 on 2026-01-31": the amount without sign, the business's date."""
+    return subject_format % {
+        "amount": f"{abs(interaction.amount):f}",
+        "date": timezone.localdate(interaction.occurred_at).isoformat(),
+    }

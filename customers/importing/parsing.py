@@ -16,7 +16,7 @@ from django.conf import settings
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
 
-from customers.csv_columns import column_names
+from customers.csv_columns import column_names, one_of_column_names
 from customers.csv_columns import required_column_names as required_columns
 from customers.exporting import unneutralise_cell
 
@@ -83,6 +83,10 @@ def _header_errors(names: list[str], target: str) -> list[dict]:
     for name in required_columns(target):
         if name not in names:
             errors.append(error_entry(HEADER_ROW, name, _("This required column is missing.")))
+    one_of = one_of_column_names(target)
+    if one_of and not any(name in names for name in one_of):
+        message = _("The file needs one of these columns: %(columns)s.")
+        errors.append(error_entry(HEADER_ROW, one_of[0], message % {"columns": ", ".join(one_of)}))
     return errors
 
 

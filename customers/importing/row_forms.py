@@ -37,9 +37,13 @@ class RowForm(forms.ModelForm):
             self.fields.pop(name, None)
 
     def clean(self) -> dict:
-        # Unlike ModelForm.clean(), no uniqueness check: customers and interactions
-        # have no unique columns, and the checks cost time on every row.
+        # Unlike ModelForm.clean(), no uniqueness check: the checks cost time on every row.
         return self.cleaned_data
+
+    def _get_validation_exclusions(self) -> set[str]:
+        # The only unique column, external_id, is checked for the whole file in bulk
+        # (matching.py); the model's constraint check would be a query per row.
+        return {*super()._get_validation_exclusions(), "external_id"}
 
     def _update_errors(self, errors: ValidationError) -> None:
         # Model.clean() may blame a column this row does not fill (a purchase in a

@@ -79,6 +79,14 @@ class Customer(models.Model):
 
     name = models.CharField(_("name"), max_length=200)
     email = models.EmailField(_("email"), blank=True)
+    # The business's own number for the customer (a shop's customer number): imports
+    # match on it first. Unique when set; many customers may have none.
+    external_id = models.CharField(
+        _("external id"),
+        max_length=100,
+        blank=True,
+        help_text=_("The customer's number in your shop or billing system."),
+    )
     phone = models.CharField(_("phone"), max_length=40, blank=True)
     company = models.ForeignKey(
         Company,
@@ -142,6 +150,14 @@ class Customer(models.Model):
             ("import_customers", _("Can import customers and interactions from CSV")),
             ("export_customers", _("Can export customers and interactions to CSV")),
             ("merge_customers", _("Can merge duplicate customers")),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~models.Q(external_id=""),
+                name="customer_external_id_unique",
+                violation_error_message=_("Another customer has this external id."),
+            ),
         ]
         indexes = [
             # One index per sortable column of the list, each with id as tie-breaker.

@@ -40,6 +40,9 @@ class ImportJob(models.Model):
     total_rows = models.PositiveIntegerField(_("rows"), default=0)
     valid_rows = models.PositiveIntegerField(_("valid rows"), default=0)
     error_rows = models.PositiveIntegerField(_("invalid rows"), default=0)
+    # Valid rows that are already in the CRM (an interaction whose external id exists):
+    # left out, not errors, so importing the same file twice creates nothing new.
+    skipped_rows = models.PositiveIntegerField(_("already imported"), default=0)
     created_count = models.PositiveIntegerField(_("created"), default=0)
     updated_count = models.PositiveIntegerField(_("updated"), default=0)
     # [{"row": 3, "field": "email", "message": "..."}], at most importing.MAX_STORED_ERRORS kept.

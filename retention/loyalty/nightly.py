@@ -1,4 +1,4 @@
-"""The nightly loyalty job: backfill purchase points, anniversaries, expiry, repairs.
+"""The nightly loyalty job: backfill purchase points and refunds, anniversaries, expiry, repairs.
 
 Purchases logged one by one earn their points at once (receivers.py); CSV imports
 skip that signal, so the night pays them here, set-based and in batches. Every step
@@ -17,6 +17,7 @@ from .anniversaries import award_anniversaries
 from .expiry import expire_points
 from .ledger import BATCH_SIZE, _bulk_earn, accounts_reconcile, purchase_points, start_of
 from .models import CustomerBadge, LoyaltySettings, PointsEntry
+from .refunds import remove_unsettled_refunds
 
 Kind = PointsEntry.Kind
 Badge = CustomerBadge.Kind
@@ -65,9 +66,11 @@ def award_unawarded_purchases(*, batch_size: int = BATCH_SIZE) -> int:
 
 
 def nightly() -> dict[str, int]:
-    """The nightly loyalty job (beat): backfill purchases, anniversaries, expiry."""
+    """The nightly loyalty job (beat): backfill purchases and refunds, anniversaries, expiry."""
     return {
+        # Purchases first: a purchase and its refund imported together earn, then give back.
         "purchases": award_unawarded_purchases(),
+        "refunds": remove_unsettled_refunds(),
         "anniversaries": award_anniversaries(),
         "expired_points": expire_points(),
         "accounts_repaired": len(accounts_reconcile()),

@@ -2,18 +2,23 @@
 
 from django.db import transaction
 
-from . import ledger
+from . import ledger, refunds
 
 
 def award_purchase_points(sender, instance, created: bool, **kwargs) -> None:
-    """A purchase logged one by one earns its points in the same transaction.
+    """A purchase logged one by one earns its points in the same transaction; a refund
+    takes back the points of its amount.
 
     (CSV imports bulk-create interactions without this signal: the nightly
-    `nightly.award_unawarded_purchases` picks those up.)
+    `nightly.award_unawarded_purchases` and `refunds.remove_unsettled_refunds` pick
+    those up.)
     """
     if not created or kwargs.get("raw"):
         return
-    ledger.award_purchase(interaction=instance)
+    if instance.kind == instance.Kind.REFUND:
+        refunds.refund_points_remove(interaction=instance)
+    else:
+        ledger.award_purchase(interaction=instance)
 
 
 def award_onboarding_points(sender, checklist, customer, **kwargs) -> None:

@@ -85,7 +85,8 @@ def _describe_repeat(evidence: dict, as_of) -> str:
 
 
 def _spend_drop(chunk: Chunk, params: Params) -> Strength:
-    recent = np.nan_to_num(chunk["history__spend_recent"])
+    # Net spend (refunds subtracted): more given back than bought is a full drop, not more.
+    recent = np.maximum(np.nan_to_num(chunk["history__spend_recent"]), 0)
     prior = chunk["history__spend_prior"]
     with np.errstate(invalid="ignore", divide="ignore"):
         drop = np.where(prior > 0, 1.0 - recent / prior, np.nan)
@@ -173,7 +174,7 @@ SIGNALS = [
         key="spend_drop",
         label=gettext_lazy("Falling spend"),
         description=gettext_lazy(
-            "Purchases in the last 180 days against the 180 days before "
+            "Purchases less refunds in the last 180 days against the 180 days before "
             "(customers who bought then)."
         ),
         threshold_help=gettext_lazy("Not used."),

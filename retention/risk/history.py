@@ -3,7 +3,10 @@
 "Activity" is what the customer did: purchases, complaints, requests and
 cancellations whatever their direction, and calls, emails and meetings unless
 outbound (a follow-up email we sent does not show that the customer is still here);
-never internal notes. The history aggregates (recency, distinct active and purchase
+never internal notes. A refund is activity on the same terms as a call (unless
+outbound or internal) but never a purchase: it does not show that the customer bought,
+so the purchase recency and rhythm leave it out. Spend is net: purchases plus refunds,
+which are stored negative. The history aggregates (recency, distinct active and purchase
 days over two years, spend, monthly activity) are in every chunk query.
 """
 
@@ -30,6 +33,8 @@ ACTIVITY = Q(kind__in=CUSTOMER_KINDS) | (
     & ~Q(kind=Kind.NOTE)
 )
 PURCHASE = Q(kind=Kind.PURCHASE)
+# Net spend: refunds are stored negative, so money given back was not spent.
+SPEND = Q(kind__in=[Kind.PURCHASE, Kind.REFUND])
 RHYTHM_YEARS = 2
 MIN_RHYTHM_DAYS = 3  # distinct active days in the last two years that make a rhythm
 MIN_GAP_DAYS = 7.0  # a daily customer silent for a week is not "silent for 7 gaps"
@@ -56,9 +61,9 @@ def history_aggregates(end: datetime) -> dict:
         "purchase_days_2y": Count(
             TruncDate("occurred_at"), distinct=True, filter=PURCHASE & two_years
         ),
-        "spend_year": Cast(Sum("amount", filter=PURCHASE & year), FloatField()),
-        "spend_recent": Cast(Sum("amount", filter=PURCHASE & recent), FloatField()),
-        "spend_prior": Cast(Sum("amount", filter=PURCHASE & prior), FloatField()),
+        "spend_year": Cast(Sum("amount", filter=SPEND & year), FloatField()),
+        "spend_recent": Cast(Sum("amount", filter=SPEND & recent), FloatField()),
+        "spend_prior": Cast(Sum("amount", filter=SPEND & prior), FloatField()),
         "activity_month": Count("id", filter=ACTIVITY & month),
         "activity_before": Count("id", filter=ACTIVITY & before_month),
     }
