@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
 from .views import customers, interactions, pages, retention, surveys
+from .webhooks import views as webhooks
 
 app_name = "api"
 
@@ -25,4 +26,5 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", pages.docs_view, name="docs"),
     path("token/", pages.TokenView.as_view(), name="token"),
+    path("webhooks/<int:source_id>/", webhooks.receive, name="webhook"),
 ]

@@ -166,6 +166,9 @@ SPECTACULAR_SETTINGS = {
         "QuestionKindEnum": "surveys.models.Question.Kind",
     },
 }
+# Inbound webhooks (api/webhooks/): a signed request whose timestamp is further than this
+# from now, either way, is refused, so a captured request cannot be replayed later.
+WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 
 # --- Internationalisation ---------------------------------------------------
 LANGUAGE_CODE = "en"

@@ -25,6 +25,9 @@ PUBLIC = {
 }
 # Reached from an email with a signed token (tests/test_outbox_public.py checks them).
 PUBLIC |= {"retention:unsubscribe", "retention:unsubscribe_one_click", "retention:email_open"}
+# Inbound webhooks: no login, the body is signed with the source's secret
+# (tests/test_webhooks.py checks the signature, the timestamp and replays).
+PUBLIC |= {"api:webhook"}
 # The REST API answers without a login redirect (401 without a token): its own matrix is
 # tests/test_api_permissions.py. Its token and docs pages are staff pages, in the one below.
 API = {

@@ -1,0 +1,79 @@
+"""Inbound webhooks: the systems allowed to send events, and every delivery they made."""
+
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+def new_secret() -> str:
+    return secrets.token_urlsafe(32)
+
+
+class WebhookSource(models.Model):
+    """A shop or billing system that posts signed events to /api/webhooks/<id>/."""
+
+    name = models.CharField(_("name"), max_length=100)
+    # Shared with the sender, who signs each body with it (HMAC-SHA256).
+    secret = models.CharField(_("secret"), max_length=100, default=new_secret)
+    active = models.BooleanField(_("active"), default=True)
+    # The events' writes run as this user, with this user's role, as through the API.
+    act_as = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("act as"),
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text=_("The events are recorded by this user, with this user's role."),
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook source")
+        verbose_name_plural = _("webhook sources")
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookDelivery(models.Model):
+    """One request a source made, whatever became of it (the admin's delivery log)."""
+
+    class Status(models.TextChoices):
+        ACCEPTED = "accepted", _("Accepted")
+        DUPLICATE = "duplicate", _("Duplicate")
+        REJECTED = "rejected", _("Rejected")
+
+    source = models.ForeignKey(
+        WebhookSource,
+        verbose_name=_("source"),
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+    )
+    received_at = models.DateTimeField(_("received at"), auto_now_add=True)
+    delivery_id = models.CharField(_("delivery id"), max_length=100, blank=True)
+    event_type = models.CharField(_("event type"), max_length=30, blank=True)
+    status = models.CharField(_("status"), max_length=10, choices=Status.choices)
+    error = models.TextField(_("error"), blank=True)
+    external_id = models.CharField(_("external id"), max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = _("webhook delivery")
+        verbose_name_plural = _("webhook deliveries")
+        ordering = ["-received_at", "-id"]
+        indexes = [
+            models.Index(fields=["source", "-received_at"], name="webhook_delivery_recent_idx"),
+        ]
+        constraints = [
+            # A delivery id is handled once per source: a replay finds this row. Rejected
+            # ones do not count (the sender may fix the cause and send it again).
+            models.UniqueConstraint(
+                fields=["source", "delivery_id"],
+                condition=models.Q(status="accepted"),
+                name="webhook_delivery_once",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.source} {self.delivery_id} ({self.status})"
