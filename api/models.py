@@ -1,6 +1,7 @@
 """Inbound webhooks: the systems allowed to send events, and every delivery they made."""
 
 import secrets
+import uuid
 
 from django.conf import settings
 from django.db import models
@@ -77,3 +78,75 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.source} {self.delivery_id} ({self.status})"
+
+
+# --- Outbound webhooks (api/outbound/): events this CRM posts to other systems ------------
+
+
+class WebhookEndpoint(models.Model):
+    """A URL that receives the events it subscribed to, signed with its secret."""
+
+    class Event(models.TextChoices):
+        RISK_LEVEL_ROSE = "risk.level_rose", _("A customer's risk level rose")
+        SURVEY_ANSWERED = "survey.answered", _("A survey was answered")
+        CUSTOMER_CHURNED = "customer.churned", _("A customer churned")
+
+    name = models.CharField(_("name"), max_length=100)
+    url = models.URLField(_("URL"), max_length=500)
+    # The receiver verifies each body with it, as this CRM verifies inbound webhooks.
+    secret = models.CharField(_("secret"), max_length=100, default=new_secret)
+    events = models.JSONField(
+        _("events"), default=list, blank=True, help_text=_("The events posted to this URL.")
+    )
+    active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("webhook endpoint")
+        verbose_name_plural = _("webhook endpoints")
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class WebhookMessage(models.Model):
+    """One event for one endpoint: an outbox row, claimed, posted, retried, swept."""
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", _("Queued")
+        SENDING = "sending", _("Sending")
+        SENT = "sent", _("Sent")
+        FAILED = "failed", _("Failed")
+
+    endpoint = models.ForeignKey(
+        WebhookEndpoint,
+        verbose_name=_("endpoint"),
+        on_delete=models.CASCADE,
+        related_name="messages",
+    )
+    event = models.CharField(_("event"), max_length=30, choices=WebhookEndpoint.Event.choices)
+    # Sent as X-CRM-Delivery on every attempt: the receiver recognises a repeat by it.
+    delivery_id = models.UUIDField(_("delivery id"), default=uuid.uuid4, unique=True)
+    payload = models.JSONField(_("payload"))
+    status = models.CharField(
+        _("status"), max_length=10, choices=Status.choices, default=Status.QUEUED
+    )
+    attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
+    next_attempt_at = models.DateTimeField(_("next attempt at"))
+    lease_until = models.DateTimeField(_("lease until"), null=True, blank=True)
+    lease_token = models.CharField(_("lease token"), max_length=32, blank=True)
+    last_error = models.TextField(_("last error"), blank=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
+    sent_at = models.DateTimeField(_("sent at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("outgoing webhook")
+        verbose_name_plural = _("outgoing webhooks")
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            models.Index(fields=["status", "next_attempt_at"], name="webhook_message_due_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.event} → {self.endpoint} ({self.status})"

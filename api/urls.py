@@ -4,6 +4,7 @@ from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView
 from rest_framework.routers import DefaultRouter
 
+from . import usage_views
 from .views import customers, interactions, pages, retention, surveys
 from .webhooks import views as webhooks
 
@@ -22,6 +23,7 @@ router.register("loyalty/entries", retention.PointsEntryViewSet, basename="point
 router.register("loyalty/rewards", retention.RewardViewSet, basename="reward")
 
 urlpatterns = [
+    path("v1/usage/", usage_views.UsageView.as_view(), name="usage"),
     path("v1/", include(router.urls)),
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", pages.docs_view, name="docs"),

@@ -413,6 +413,16 @@ OUTBOX_SMTP_CONNECTIONS = env.int("OUTBOX_SMTP_CONNECTIONS", default=4)
 OUTBOX_LEASE_SECONDS = env.int("OUTBOX_LEASE_SECONDS", default=300)
 OUTBOX_MAX_ATTEMPTS = env.int("OUTBOX_MAX_ATTEMPTS", default=5)
 
+# Outbound webhooks (api/outbound/): each POST waits at most this long for an answer;
+# a row is failed after this many attempts (retries after 1 min, 5, 30, 2 h, 12 h).
+WEBHOOK_TIMEOUT_SECONDS = env.int("WEBHOOK_TIMEOUT_SECONDS", default=10)
+WEBHOOK_MAX_ATTEMPTS = env.int("WEBHOOK_MAX_ATTEMPTS", default=6)
+# Every minute: rows whose worker died go back to the queue, and due retries are posted.
+CELERY_BEAT_SCHEDULE["sweep-outbound-webhooks"] = {
+    "task": "api.tasks.sweep_webhooks",
+    "schedule": 60,
+}
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

@@ -11,9 +11,11 @@ from django.conf import settings
 from django.http import Http404, HttpRequest
 from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.safestring import SafeString
 
 from .models import Customer
+from .usage import customer_activity
 
 Panel = Callable[[HttpRequest, Customer], str]
 
@@ -47,3 +49,21 @@ def render_panel(request: HttpRequest, customer: Customer, name: str) -> SafeStr
     if panel is None:
         raise Http404
     return SafeString(panel(request, customer))
+
+
+def usage_panel(request: HttpRequest, customer: Customer) -> str:
+    """The "Activity" card: daily usage and visits over the last 90 days (one query)."""
+    activity = customer_activity(customer.pk, timezone.localdate())
+    chart = {
+        "labels": [day.isoformat() for day in activity.days],
+        "totals": activity.totals,
+    }
+    return render_to_string(
+        "customers/_usage_card.html",
+        {"activity": activity, "chart": chart},
+        request=request,
+    )
+
+
+# Registered here, not in an AppConfig: the card is the customers app's own.
+register_panel("usage", usage_panel)

@@ -104,6 +104,7 @@ def write_urls(objects) -> dict[str, str]:
         "api:customer-unarchive": reverse("api:customer-unarchive", args=[customer.pk]),
         "api:points-account-adjust": reverse("api:points-account-adjust", args=[customer.pk]),
         "api:points-account-redeem": reverse("api:points-account-redeem", args=[customer.pk]),
+        "api:usage": reverse("api:usage"),
     }
 
 

@@ -125,7 +125,7 @@ class TestCustomerDetail:
     ):
         InteractionFactory.create_batch(3, customer=customer)
         # Each app's timeline source and customer-page card adds a query or two.
-        with django_assert_max_num_queries(23) as few:
+        with django_assert_max_num_queries(24) as few:
             admin_client.get(customer.get_absolute_url())
         start = timezone.now() - timedelta(days=1)
         Interaction.objects.bulk_create(

@@ -54,6 +54,7 @@ API = {
     "api:points-entry-detail",
     "api:reward-list",
     "api:reward-detail",
+    "api:usage",
 }
 
 

@@ -4,6 +4,7 @@ from .customers import Company, Customer, CustomerQuerySet, Tag, build_search_te
 from .imports import ImportJob
 from .interactions import Interaction
 from .membership import MembershipBuild, MembershipDay, MembershipSpell, StatusChange
+from .usage import UsageDay
 
 __all__ = [
     "Company",
@@ -16,6 +17,7 @@ __all__ = [
     "MembershipSpell",
     "StatusChange",
     "Tag",
+    "UsageDay",
     "build_search_text",
     "normalize_phone",
 ]
