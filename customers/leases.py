@@ -16,7 +16,8 @@ import jobs (customers.importing.claims) follow one pattern, each on its own row
 What the rows are, their states and their sweepers stay in each app: they differ
 (batches of emails, one invitation at a time, a long import step). This module holds
 only what is the same everywhere: the token, the lease's clock, and retrying a
-small write on a new connection when the database went away (`with_reconnect`).
+small write on a new connection when the database went away (`with_reconnect`), and
+claiming due rows of an outbox table in a batch (`claim_due_rows`).
 """
 
 import contextlib
@@ -28,8 +29,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Self, TypeVar
 
-from django.db import DatabaseError, InterfaceError, OperationalError
+from django.db import DatabaseError, InterfaceError, OperationalError, models, transaction
 from django.db import connection as db_connection
+from django.db.models import F
 
 logger = logging.getLogger(__name__)
 T = TypeVar("T")
@@ -87,3 +89,34 @@ def with_reconnect(operation: Callable[[], T], what: str) -> T:
                 db_connection.close()  # the next query opens a new connection
             time.sleep(delay)
     raise AssertionError("unreachable")  # pragma: no cover
+
+
+def claim_due_rows(
+    model: type[models.Model],
+    *,
+    lease: "Lease",
+    now: datetime,
+    limit: int,
+    queued: str,
+    sending: str,
+) -> list[int]:
+    """Claim up to `limit` due rows of an outbox table (the outbox's emails, outbound
+    webhooks): status `queued` and next_attempt_at passed, oldest due first, locked with
+    SKIP LOCKED so two workers never take the same row, then set `sending` under
+    `lease` with one more attempt. Their ids; the rows must have status,
+    next_attempt_at, lease_until, lease_token and attempts."""
+    with transaction.atomic():
+        ids = list(
+            model.objects.select_for_update(skip_locked=True)
+            .filter(status=queued, next_attempt_at__lte=now)
+            .order_by("next_attempt_at", "id")
+            .values_list("pk", flat=True)[:limit]
+        )
+        if ids:
+            model.objects.filter(pk__in=ids).update(
+                status=sending,
+                lease_until=lease.lease_until,
+                lease_token=lease.token,
+                attempts=F("attempts") + 1,
+            )
+    return ids

@@ -26,12 +26,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.leases import Lease, with_reconnect
+from customers.leases import Lease, claim_due_rows, with_reconnect
 
 from ..models import WebhookMessage
 from ..webhooks.signatures import signature
@@ -79,21 +77,14 @@ def claim_batch(*, limit: int = BATCH_SIZE, now: datetime | None = None) -> tupl
     lease = Lease.starting(now, lease_seconds(limit))
 
     def claim_rows() -> list[int]:
-        with transaction.atomic():
-            ids = list(
-                WebhookMessage.objects.select_for_update(skip_locked=True)
-                .filter(status=Status.QUEUED, next_attempt_at__lte=now)
-                .order_by("next_attempt_at", "id")
-                .values_list("pk", flat=True)[:limit]
-            )
-            if ids:
-                WebhookMessage.objects.filter(pk__in=ids).update(
-                    status=Status.SENDING,
-                    lease_until=lease.lease_until,
-                    lease_token=lease.token,
-                    attempts=F("attempts") + 1,
-                )
-        return ids
+        return claim_due_rows(
+            WebhookMessage,
+            lease=lease,
+            now=now,
+            limit=limit,
+            queued=Status.QUEUED,
+            sending=Status.SENDING,
+        )
 
     return lease, with_reconnect(claim_rows, "claiming webhooks")
 

@@ -30,10 +30,10 @@ from datetime import datetime
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from customers.leases import claim_due_rows
 from customers.models import Customer
 
 from . import leases, sending
@@ -95,21 +95,14 @@ def claim_batch(*, limit: int | None = None, now: datetime | None = None) -> lea
     claim = leases.Claim.starting(now, settings.OUTBOX_LEASE_SECONDS)
 
     def claim_rows() -> list[int]:
-        with transaction.atomic():
-            ids = list(
-                OutgoingEmail.objects.select_for_update(skip_locked=True)
-                .filter(status=Status.QUEUED, next_attempt_at__lte=now)
-                .order_by("next_attempt_at", "id")
-                .values_list("pk", flat=True)[:limit]
-            )
-            if ids:
-                OutgoingEmail.objects.filter(pk__in=ids).update(
-                    status=Status.SENDING,
-                    lease_until=claim.lease_until,
-                    lease_token=claim.token,
-                    attempts=F("attempts") + 1,
-                )
-        return ids
+        return claim_due_rows(
+            OutgoingEmail,
+            lease=claim,
+            now=now,
+            limit=limit,
+            queued=Status.QUEUED,
+            sending=Status.SENDING,
+        )
 
     # A claim whose commit was lost with the connection leaves its rows to the sweeper.
     claim.ids = leases.with_reconnect(claim_rows, "claiming emails")
