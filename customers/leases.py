@@ -120,3 +120,18 @@ def claim_due_rows(
                 attempts=F("attempts") + 1,
             )
     return ids
+
+
+def release_expired_rows(
+    model: type[models.Model], *, now: datetime, max_attempts: int, error: str, statuses
+) -> tuple[int, int]:
+    """The sweeper of an outbox table: rows a dead worker left `statuses.SENDING` past
+    their lease go back to QUEUED, due now, or to FAILED with `error` after
+    `max_attempts`. (re-queued, failed). Their token stays: a late "sent" from a worker
+    that was only slow is the truth, until a new claim takes the row."""
+    expired = model.objects.filter(status=statuses.SENDING, lease_until__lt=now)
+    failed = expired.filter(attempts__gte=max_attempts).update(
+        status=statuses.FAILED, lease_until=None, last_error=error
+    )
+    requeued = expired.update(status=statuses.QUEUED, lease_until=None, next_attempt_at=now)
+    return requeued, failed

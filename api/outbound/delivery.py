@@ -29,7 +29,7 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.leases import Lease, claim_due_rows, with_reconnect
+from customers.leases import Lease, claim_due_rows, release_expired_rows, with_reconnect
 
 from ..models import WebhookMessage
 from ..webhooks.signatures import signature
@@ -203,13 +203,13 @@ def release_expired_leases(*, now: datetime | None = None) -> int:
 
     Their token stays: a late "sent" from a worker that was only slow is the truth."""
     now = now or timezone.now()
-    expired = WebhookMessage.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    failed = expired.filter(attempts__gte=settings.WEBHOOK_MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        lease_until=None,
-        last_error=_("The worker stopped while posting, too many times."),
+    requeued, failed = release_expired_rows(
+        WebhookMessage,
+        now=now,
+        max_attempts=settings.WEBHOOK_MAX_ATTEMPTS,
+        error=_("The worker stopped while posting, too many times."),
+        statuses=Status,
     )
-    requeued = expired.update(status=Status.QUEUED, lease_until=None, next_attempt_at=now)
     if requeued or failed:
         logger.warning("Webhook sweeper: %s re-queued, %s failed", requeued, failed)
     return requeued

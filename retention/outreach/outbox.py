@@ -33,7 +33,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from customers.leases import claim_due_rows
+from customers.leases import claim_due_rows, release_expired_rows
 from customers.models import Customer
 
 from . import leases, sending
@@ -115,13 +115,13 @@ def release_expired_leases(*, now: datetime | None = None) -> int:
     Their lease token stays: the dead claim's writes still match until a new claim
     takes the row (a late "sent" from a worker that was only slow is the truth)."""
     now = now or timezone.now()
-    expired = OutgoingEmail.objects.filter(status=Status.SENDING, lease_until__lt=now)
-    failed = expired.filter(attempts__gte=settings.OUTBOX_MAX_ATTEMPTS).update(
-        status=Status.FAILED,
-        lease_until=None,
-        last_error=_("The worker stopped while sending, too many times."),
+    requeued, failed = release_expired_rows(
+        OutgoingEmail,
+        now=now,
+        max_attempts=settings.OUTBOX_MAX_ATTEMPTS,
+        error=_("The worker stopped while sending, too many times."),
+        statuses=Status,
     )
-    requeued = expired.update(status=Status.QUEUED, lease_until=None, next_attempt_at=now)
     if requeued or failed:
         logger.warning("Outbox sweeper: %s re-queued, %s failed", requeued, failed)
     return requeued
