@@ -8,15 +8,22 @@ from drf_spectacular.utils import extend_schema_field
 
 from customers.filters import CustomerFilter, MonthFilter
 from customers.models import Interaction
+from customers.params import MAX_ID
 from retention.loyalty.models import PointsEntry
 from retention.risk.models import CustomerRisk, RiskLevel
 from surveys.models import SurveyResponse
 
 
 class IdFilter(django_filters.NumberFilter):
-    """A whole number (an id): "1.5" or "²" is a 400, not a guess."""
+    """A whole number (an id): "1.5" or "²" is a 400, not a guess; one past bigint is a 400
+    too (the database would overflow on it)."""
 
     field_class = forms.IntegerField
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("min_value", 1)
+        kwargs.setdefault("max_value", MAX_ID)
+        super().__init__(*args, **kwargs)
 
 
 @extend_schema_field(OpenApiTypes.STR)

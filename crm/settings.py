@@ -8,7 +8,9 @@ CELERY_BROKER_URL and CACHE_URL switches to PostgreSQL and Redis.
 
 import secrets
 import sys
+from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import environ
 from celery.schedules import crontab
@@ -50,6 +52,7 @@ INSTALLED_APPS = [
     "crispy_bootstrap5",
     "django_filters",
     "django_htmx",
+    "csp",  # its system checks (settings in the 4.x format)
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
@@ -60,19 +63,31 @@ INSTALLED_APPS = [
     "dashboard",
     "api",
     "backups",
+    "axes",  # brute-force protection of the login (accounts/lockout.py)
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
+    "accounts",
+    "audit",
+    "privacy",  # GDPR export and erasure of one customer
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",  # Content-Security-Policy (see "Security" below)
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "customers.params.IdsInPathMiddleware",  # an id past bigint in the address: 404
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
+    "accounts.middleware.TwoFactorMiddleware",  # the code after the password (accounts/)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "axes.middleware.AxesMiddleware",  # last: turns a lockout into the lockout page
 ]
 
 ROOT_URLCONF = "crm.urls"
@@ -128,6 +143,37 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"  # the dashboard
 LOGOUT_REDIRECT_URL = "login"
+# django-axes first: a locked-out login is refused before any password is hashed.
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+# Brute-force protection (accounts/lockout.py; README "Accounts"). A username tried from
+# one address is locked after AXES_FAILURE_LIMIT wrong passwords in a row; an address is
+# locked after LOGIN_IP_FAILURE_LIMIT wrong passwords over any usernames (one script
+# trying many accounts). Both for AXES_COOLOFF_MINUTES after the last failure; a
+# failure while locked does not extend it, so the time the page gives holds.
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+LOGIN_IP_FAILURE_LIMIT = env.int("LOGIN_IP_FAILURE_LIMIT", default=20)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"], "ip_address"]
+AXES_HANDLER = "accounts.lockout.LockoutHandler"
+AXES_LOCKOUT_CALLABLE = "accounts.lockout.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "accounts.lockout.client_ip"
+# A right password forgives that username's failures from that address, and no others
+# (accounts.lockout.LockoutHandler; axes' own reset would forgive the whole address).
+AXES_RESET_ON_SUCCESS = False
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+# Password reset links (accounts/passwords.py): valid this long, and at most
+# PASSWORD_RESET_PER_HOUR emails per account and PASSWORD_RESET_PER_IP_PER_HOUR
+# requests per address.
+PASSWORD_RESET_TIMEOUT = env.int("PASSWORD_RESET_TIMEOUT", default=3600)
+PASSWORD_RESET_PER_HOUR = env.int("PASSWORD_RESET_PER_HOUR", default=3)
+PASSWORD_RESET_PER_IP_PER_HOUR = env.int("PASSWORD_RESET_PER_IP_PER_HOUR", default=10)
+# Two-factor authentication (TOTP, accounts/two_factor.py): optional for everyone; with
+# this on, admins must set it up before they can use any page.
+REQUIRE_2FA_FOR_ADMINS = env.bool("REQUIRE_2FA_FOR_ADMINS", default=False)
+OTP_TOTP_ISSUER = env.str("OTP_TOTP_ISSUER", default="CRM")
 
 # --- The REST API (api/; README "REST API") ----------------------------------
 # A token per user (created on /api/token/ or in the Django admin); the session too, so
@@ -204,9 +250,14 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 # EMAIL_URL, e.g. smtp+tls://user:password@mail.example.com:587 or
 # filemail:///path/to/folder. Default: print to the console.
 _email = env.email_url("EMAIL_URL", default="consolemail://")
-if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend") and not _email["EMAIL_FILE_PATH"]:
-    # EMAIL_URL=filemail:// (make run): one file per connection in $VAR_DIR/mail.
-    _email["EMAIL_FILE_PATH"] = str(VAR_DIR / "mail")
+if _email["EMAIL_BACKEND"].endswith("filebased.EmailBackend"):
+    # django-environ drops the leading "/" of filemail:///abs/path: read the folder from
+    # the URL itself. filemail:// (make run): one file per connection in $VAR_DIR/mail;
+    # a relative folder (filemail://var/mail) is taken from the project's folder.
+    _parts = urlsplit(env.str("EMAIL_URL"))
+    _email["EMAIL_HOST"] = None
+    _folder = _parts.netloc + _parts.path
+    _email["EMAIL_FILE_PATH"] = str(BASE_DIR / _folder if _folder else VAR_DIR / "mail")
 # django-environ puts the URL's query (smtp://host?timeout=10) into an OPTIONS dict that
 # Django never reads: take the timeout from it, refuse anything else.
 _email_options = {key.lower(): value for key, value in _email.pop("OPTIONS", {}).items()}
@@ -335,6 +386,14 @@ CELERY_BEAT_SCHEDULE["nightly-backup"] = {
     "schedule": crontab(hour=BACKUP_NIGHTLY_HOUR, minute=BACKUP_NIGHTLY_MINUTE),
 }
 
+# --- Audit log (audit/; README "Audit log") ------------------------------------
+# Entries older than this are purged every night, in batches.
+AUDIT_RETENTION_DAYS = env.int("AUDIT_RETENTION_DAYS", default=730)
+CELERY_BEAT_SCHEDULE["purge-audit-log"] = {
+    "task": "audit.tasks.purge_old_entries",
+    "schedule": crontab(hour=3, minute=45),
+}
+
 # --- Security (production defaults; DEBUG turns the HTTPS ones off) ---------
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
@@ -348,10 +407,35 @@ SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=False)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
-if env.bool("BEHIND_TLS_PROXY", default=False):
+# Behind our proxy: also the audit log's client address from X-Forwarded-For (audit/log.py).
+BEHIND_TLS_PROXY = env.bool("BEHIND_TLS_PROXY", default=False)
+if BEHIND_TLS_PROXY:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 # The default check for HSTS preload is an opt-in the operator makes knowingly.
 SILENCED_SYSTEM_CHECKS = ["security.W021"]
+# Content-Security-Policy (django-csp): no inline scripts, styles or event handlers
+# anywhere (templates/ holds none; tests/test_csp.py scans them), so a script injected
+# into a page does not run. CSP_REPORT_ONLY=1 sends the same policy as
+# Content-Security-Policy-Report-Only (browsers report, block nothing): a first step
+# for a changed deployment. The two environment variables are read into private names:
+# django-csp 4 refuses settings named CSP_* (its 3.x format).
+_csp_report_only = env.bool("CSP_REPORT_ONLY", default=False)
+_csp_policy = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "object-src": ["'none'"],
+        "base-uri": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "form-action": ["'self'"],
+    }
+}
+if _csp_report_uri := env.str("CSP_REPORT_URI", default=""):
+    _csp_policy["DIRECTIVES"]["report-uri"] = [_csp_report_uri]
+CONTENT_SECURITY_POLICY = None if _csp_report_only else _csp_policy
+CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy if _csp_report_only else None
 
 # --- The app's own knobs ------------------------------------------------------
 BUSINESS_NAME = env.str("BUSINESS_NAME", default="Our company")
@@ -360,8 +444,10 @@ CUSTOMERS_PER_PAGE = env.int("CUSTOMERS_PER_PAGE", default=25)
 # Load the customer page's cards (onboarding, risk, points...) just after the page.
 CUSTOMER_CARDS_LAZY = env.bool("CUSTOMER_CARDS_LAZY", default=True)
 TIMELINE_PAGE_SIZE = env.int("TIMELINE_PAGE_SIZE", default=25)
-IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=100_000)
-IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=30 * 1024 * 1024)
+# A file is read as a stream (customers/importing/storage.py): these are safety limits,
+# not memory limits. A proxy in front must accept uploads this large too.
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=2_000_000)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=256 * 1024 * 1024)
 # Import steps (checking a file, importing it) run in a worker that holds the job under
 # a lease, renewed as it checks rows; an import's transaction keeps its job locked. Every
 # IMPORT_REPAIR_SECONDS the repair job queues again the steps whose lease ran out (the
@@ -375,13 +461,15 @@ CELERY_BEAT_SCHEDULE["repair-import-jobs"] = {
     "task": "customers.tasks.repair_import_jobs",
     "schedule": IMPORT_REPAIR_SECONDS,
 }
-DATA_UPLOAD_MAX_MEMORY_SIZE = IMPORT_MAX_BYTES + 1024 * 1024
 # Surveys: link lifetime, reminders, the NPS rhythm, abuse limits (SITE_URL: see below).
 SURVEY_LINK_DAYS = env.int("SURVEY_LINK_DAYS", default=30)
 SURVEY_REMINDER_AFTER_DAYS = env.int("SURVEY_REMINDER_AFTER_DAYS", default=5)
 SURVEY_NPS_EVERY_MONTHS = env.int("SURVEY_NPS_EVERY_MONTHS", default=6)
 SURVEY_RATE_LIMIT_PER_IP = env.int("SURVEY_RATE_LIMIT_PER_IP", default=300)
 SURVEY_RATE_LIMIT_PER_TOKEN = env.int("SURVEY_RATE_LIMIT_PER_TOKEN", default=30)
+# Sending a survey to a segment asks "invite N customers?" above this many (and always
+# when no filter is chosen: that is every customer).
+SURVEY_SEGMENT_CONFIRM_ABOVE = env.int("SURVEY_SEGMENT_CONFIRM_ABOVE", default=100)
 # Sending invitations (surveys/delivery.py): a worker holds an invitation for the lease
 # while it sends (keep it well above the SMTP timeout, or a hung server gets the email
 # sent twice); every SURVEY_SWEEP_SECONDS the sweeper re-enqueues invitations whose lease

@@ -12,6 +12,10 @@ os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
 from .settings import *  # noqa: E402,F403
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+# django-axes refuses authenticate() without a request (Client.login() has none) and
+# counts failures across a test's requests: off here, on in the tests of the lockout
+# (tests/test_lockout.py turns it on with the `settings` fixture).
+AXES_ENABLED = False
 CELERY_TASK_ALWAYS_EAGER = True
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"

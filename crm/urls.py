@@ -13,11 +13,14 @@ urlpatterns = [
     path("livez/", livez, name="livez"),  # liveness: the process answers
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/", include("accounts.urls")),  # own account, password reset, two-factor
     path("i18n/", include("django.conf.urls.i18n")),
     path("customers/", include("customers.urls")),
     path("retention/", include("retention.urls")),
     path("surveys/", include("surveys.urls")),
+    path("audit/", include("audit.urls")),  # the audit log of staff actions (admins)
     path("api/", include("api.urls")),  # the REST API, its schema, docs and token pages
+    path("privacy/", include("privacy.urls")),  # GDPR: a customer's data, erasure (admins)
     path("admin/", admin.site.urls),
     # Customer-facing pages, reached through signed links (no login).
     path("o/<str:token>/", onboarding_public, name="onboarding_public"),

@@ -80,8 +80,19 @@ ROLE_PERMISSIONS = {
         "retention.change_followuprule",
     ],
 }
-# Backups are in: the admins are the ones who must see that the last one failed.
-ADMIN_APPS = ("customers", "retention", "surveys", "backups")
+# Backups are in: the admins are the ones who must see that the last one failed; so is
+# the audit log (its page is for admins only), login lockouts (unlocking a user in the
+# Django admin) and two-factor devices (removing the one of a lost phone).
+ADMIN_APPS = (
+    "customers",
+    "retention",
+    "surveys",
+    "backups",
+    "audit",
+    "axes",
+    "otp_totp",
+    "otp_static",
+)
 
 
 def sync_roles(**_signal_kwargs) -> None:
@@ -190,13 +201,10 @@ def get_interaction_for_user(
 
 
 def get_import_job_for_user(user: User, pk: int) -> ImportJob:
-    """The import job `pk` if `user` may see it: their own, or any for an admin; else 404.
-
-    The file content is deferred: pages about a job never need it.
-    """
+    """The import job `pk` if `user` may see it: their own, or any for an admin; else 404."""
     if not has_role(user) or not user.has_perm("customers.import_customers"):
         raise Http404
-    jobs = ImportJob.objects.defer("content")
+    jobs = ImportJob.objects.all()
     if not is_admin(user):
         jobs = jobs.filter(created_by=user)
     return get_object_or_404(jobs, pk=pk)

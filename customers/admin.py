@@ -49,7 +49,6 @@ class ImportJobAdmin(admin.ModelAdmin):
         "created_at",
     ]
     list_filter = ["status", "target"]
-    exclude = ["content"]
     readonly_fields = ["errors", "preview"]
 
 

@@ -8,11 +8,15 @@ class CustomersConfig(AppConfig):
     verbose_name = _("Customers")
 
     def ready(self) -> None:
+        from accounts import two_factor
+
         from . import events, receivers, timeline
-        from .access import sync_roles
+        from .access import is_admin, sync_roles
         from .models import Customer, ImportJob
 
         post_migrate.connect(sync_roles, dispatch_uid="crm_sync_roles")
+        # REQUIRE_2FA_FOR_ADMINS: the accounts app asks the roles, which live here.
+        two_factor.register_required_for(is_admin)
         post_save.connect(
             receivers.record_status_change, sender=Customer, dispatch_uid="status_history"
         )

@@ -2,10 +2,14 @@
 
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
+
+from audit.log import record
+from audit.models import AuditEntry
 
 from . import access, selectors, services
 from .forms import MergeForm
@@ -57,9 +61,15 @@ class MergeView(StaffRequiredMixin, View):
             return render(request, self.template_name, {"form": form, "pair": pair}, status=422)
         survivor = form.cleaned_data["survivor"]
         duplicate = pair[1] if survivor.pk == pair[0].pk else pair[0]
-        survivor = services.customer_merge(
-            survivor=survivor, duplicate=duplicate, merged_by=request.user
-        )
+        with transaction.atomic():
+            merged_away = duplicate.pk
+            survivor = services.customer_merge(
+                survivor=survivor, duplicate=duplicate, merged_by=request.user
+            )
+            details = {"survivor": survivor.pk, "merged": merged_away}
+            record(
+                AuditEntry.Action.CUSTOMER_MERGED, request=request, target=survivor, details=details
+            )
         messages.success(
             request,
             _("Merged into %(name)s: its history now holds both records.")

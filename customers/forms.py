@@ -3,6 +3,7 @@ from crispy_forms.layout import Column, Layout, Row, Submit
 from django import forms
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -209,29 +210,16 @@ class ImportUploadForm(forms.Form):
         self.helper = FormHelper()
         self.helper.layout = Layout("target", "mode", "file", Submit("upload", _("Check file")))
 
-    def clean_file(self) -> str:
-        """The file's text, decoded; the file object itself is not kept."""
+    def clean_file(self) -> UploadedFile:
+        """The upload, within the size limit; its text is read by importing.storage."""
         upload = self.cleaned_data["file"]
         if upload.size > settings.IMPORT_MAX_BYTES:
             raise forms.ValidationError(
                 _("The file is too large (at most %(mb)s MB)."),
                 params={"mb": settings.IMPORT_MAX_BYTES // (1024 * 1024)},
             )
-        raw = upload.read()
-        for encoding in ("utf-8-sig", "cp1252"):
-            try:
-                text = raw.decode(encoding)
-                break
-            except UnicodeDecodeError:
-                continue
-        else:  # pragma: no cover - cp1252 decodes nearly anything
-            raise forms.ValidationError(_("The file is not text in a known encoding."))
-        if "\x00" in text:
-            raise forms.ValidationError(_("This looks like a binary file, not a CSV file."))
-        if not text.strip():
-            raise forms.ValidationError(_("The file is empty."))
         self.filename = upload.name
-        return text
+        return upload
 
 
 class MergeForm(forms.Form):

@@ -3,6 +3,7 @@
 from django.conf import settings
 from django.contrib import messages
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import (
     HttpRequest,
     HttpResponse,
@@ -16,16 +17,22 @@ from django.utils.translation import gettext as _
 from django.views import View
 from django_htmx.http import HttpResponseClientRefresh
 
+from audit.log import parameter_names, record
+from audit.models import AuditEntry
+
 from . import access, exporting, importing
 from .csv_columns import COLUMNS, column_names
 from .filters import OWNER_ME, CustomerFilter
 from .forms import ImportUploadForm
+from .importing import mapping as column_mapping
 from .models import Customer, ImportJob
 from .views import StaffRequiredMixin
 
 JOBS_PER_PAGE = 20
 ERRORS_PER_PAGE = 50
 ACTION_BADGES = {"create": "success", "update": "info", "error": "danger"}
+# The statuses a job can be cancelled in: before its import runs.
+CANCELLABLE = (ImportJob.Status.MAPPING, ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED)
 
 
 class ImportUploadView(StaffRequiredMixin, View):
@@ -39,18 +46,24 @@ class ImportUploadView(StaffRequiredMixin, View):
         form = ImportUploadForm(request.POST, request.FILES)
         if not form.is_valid():
             return self.render(request, form, status=422)
-        job = ImportJob.objects.create(
-            target=form.cleaned_data["target"],
-            mode=form.cleaned_data["mode"],
-            filename=form.filename[:255],
-            content=form.cleaned_data["file"],
-            created_by=request.user,
-        )
-        importing.job_check_request(job=job, language=translation.get_language())
+        try:
+            with transaction.atomic():
+                job = ImportJob.objects.create(
+                    target=form.cleaned_data["target"],
+                    mode=form.cleaned_data["mode"],
+                    filename=form.filename[:255],
+                    created_by=request.user,
+                )
+                importing.store_upload(job, form.cleaned_data["file"])
+                # Checked at once when the header needs no mapping, else the mapping step.
+                column_mapping.job_columns_start(job=job, language=translation.get_language())
+        except importing.UnreadableFile as problem:
+            form.add_error("file", str(problem))
+            return self.render(request, form, status=422)
         return redirect(job)
 
     def render(self, request: HttpRequest, form: ImportUploadForm, status: int = 200):
-        jobs = ImportJob.objects.select_related("created_by").defer("content", "errors", "preview")
+        jobs = ImportJob.objects.select_related("created_by").defer("errors", "preview")
         if not access.is_admin(request.user):
             jobs = jobs.filter(created_by=request.user)
         page = Paginator(jobs.order_by("-created_at", "-id"), JOBS_PER_PAGE).get_page(
@@ -80,6 +93,9 @@ def _progress_context(job: ImportJob) -> dict:
         "done": done,
         "total": total,
         "percent": round(100 * done / total) if total else 0,
+        # While a file is first checked its length in rows is estimated from how much
+        # of it the rows so far took (a file is read as a stream, never counted first).
+        "estimated": progress.get("phase") == "validating" and done < total,
     }
 
 
@@ -118,6 +134,8 @@ class ImportDetailView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = access.get_import_job_for_user(request.user, pk)
+        if job.status == ImportJob.Status.MAPPING:
+            return redirect("customers:import_mapping", pk=job.pk)
         errors_page = Paginator(job.errors, ERRORS_PER_PAGE).get_page(
             request.GET.get("errors_page")
         )
@@ -143,7 +161,7 @@ class ImportDetailView(StaffRequiredMixin, View):
                 and job.mode == ImportJob.Mode.ALL_OR_NOTHING
                 and job.error_rows > 0
             ),
-            "can_cancel": job.status in (ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED),
+            "can_cancel": job.status in CANCELLABLE,
         }
         return render(request, "customers/import_detail.html", context)
 
@@ -177,7 +195,13 @@ class ImportApplyView(StaffRequiredMixin, View):
         if not job.can_apply:
             messages.error(request, _("This file cannot be imported as it stands."))
             return redirect(job)
-        importing.job_apply_request(job=job, language=translation.get_language())
+        counts = {"rows": job.total_rows, "valid": job.valid_rows, "invalid": job.error_rows}
+        with transaction.atomic():
+            if importing.job_apply_request(job=job, language=translation.get_language()):
+                details = {"job": job.pk, "mode": job.mode, **counts}
+                record(
+                    AuditEntry.Action.IMPORT_APPLIED, request=request, target=job, details=details
+                )
         return redirect(job)
 
 
@@ -187,9 +211,7 @@ class ImportCancelView(StaffRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         job = access.get_import_job_for_user(request.user, pk)
         # A worker checking the file stops at its next lease renewal (claims.keep).
-        cancelled = ImportJob.objects.filter(
-            pk=job.pk, status__in=[ImportJob.Status.VALIDATING, ImportJob.Status.VALIDATED]
-        ).update(
+        cancelled = ImportJob.objects.filter(pk=job.pk, status__in=CANCELLABLE).update(
             status=ImportJob.Status.CANCELLED,
             finished_at=timezone.now(),
             queued_at=None,
@@ -225,6 +247,13 @@ def _csv_response(lines, name: str) -> StreamingHttpResponse:
     return response
 
 
+def _record_export(request: HttpRequest, kind: str, customers) -> None:
+    """Who downloaded which export of how many customers, filtered on what."""
+    details = {"export": kind, "customers": customers.count()}
+    details["filters"] = parameter_names(request.GET)
+    record(AuditEntry.Action.CUSTOMERS_EXPORTED, request=request, details=details)
+
+
 def _bad_filters(errors) -> HttpResponse:
     problems = "; ".join(f"{name}: {', '.join(messages)}" for name, messages in errors.items())
     return HttpResponseBadRequest(
@@ -240,6 +269,7 @@ class ExportCustomersView(StaffRequiredMixin, View):
         customers, errors = filtered_customers(request)
         if errors:
             return _bad_filters(errors)
+        _record_export(request, "customers", customers)
         return _csv_response(exporting.customer_csv_lines(customers), "customers")
 
 
@@ -251,4 +281,5 @@ class ExportInteractionsView(StaffRequiredMixin, View):
         if errors:
             return _bad_filters(errors)
         interactions = exporting.interactions_of(customers)
+        _record_export(request, "interactions", customers)
         return _csv_response(exporting.interaction_csv_lines(interactions), "interactions")

@@ -12,6 +12,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils.translation import gettext_lazy as _
 
+from .params import parse_id
+
 
 class BadLink(Exception):
     """The link is tampered with, for another purpose, or expired."""
@@ -38,9 +40,10 @@ def read_token(purpose: str, token: str, *, max_age: timedelta | None = None) ->
         raise BadLink(expired=True) from error
     except signing.BadSignature as error:
         raise BadLink() from error
-    if not value.isdigit():
+    customer_id = parse_id(value)
+    if customer_id is None:
         raise BadLink()
-    return int(value)
+    return customer_id
 
 
 def bad_link_response(request: HttpRequest, error: BadLink) -> HttpResponse:

@@ -20,10 +20,24 @@ from .usage import customer_activity
 Panel = Callable[[HttpRequest, Customer], str]
 
 _panels: dict[str, Panel] = {}
+# Cards some roles never get (not even as a lazy placeholder): name -> visible(request).
+_visibility: dict[str, Callable[[HttpRequest], bool]] = {}
 
 
-def register_panel(name: str, panel: Panel) -> None:
+def register_panel(
+    name: str, panel: Panel, *, visible: Callable[[HttpRequest], bool] | None = None
+) -> None:
     _panels[name] = panel
+    if visible is not None:
+        _visibility[name] = visible
+
+
+def _shown(request: HttpRequest) -> dict[str, Panel]:
+    return {
+        name: panel
+        for name, panel in _panels.items()
+        if name not in _visibility or _visibility[name](request)
+    }
 
 
 def render_panels(request: HttpRequest, customer: Customer) -> list[SafeString]:
@@ -39,13 +53,13 @@ def render_panels(request: HttpRequest, customer: Customer) -> list[SafeString]:
                     {"name": name, "url": reverse("customers:panel", args=[customer.pk, name])},
                 )
             )
-            for name in _panels
+            for name in _shown(request)
         ]
-    return [SafeString(panel(request, customer)) for panel in _panels.values()]
+    return [SafeString(panel(request, customer)) for panel in _shown(request).values()]
 
 
 def render_panel(request: HttpRequest, customer: Customer, name: str) -> SafeString:
-    panel = _panels.get(name)
+    panel = _shown(request).get(name)
     if panel is None:
         raise Http404
     return SafeString(panel(request, customer))

@@ -7,10 +7,11 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
 from django.db.models import Max
+from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from . import membership
+from . import membership, merging
 from .models import Customer, Interaction, Tag
 
 
@@ -94,13 +95,23 @@ def _lock_ticket(interaction: Interaction) -> None:
         raise ValidationError(_("Only complaints and service requests can be resolved."))
 
 
+def _lock_or_404(customer: Customer) -> None:
+    """Lock the customer's row, or a 404 if it is gone: a merge may have removed it since
+    the page loaded it (`save(update_fields=...)` on a deleted row is a DatabaseError)."""
+    get_object_or_404(Customer.objects.select_for_update().only("pk"), pk=customer.pk)
+
+
+@transaction.atomic
 def customer_archive(*, customer: Customer) -> Customer:
+    _lock_or_404(customer)
     customer.archived_at = timezone.now()
     customer.save(update_fields=["archived_at", "updated_at"])
     return customer
 
 
+@transaction.atomic
 def customer_unarchive(*, customer: Customer) -> Customer:
+    _lock_or_404(customer)
     customer.archived_at = None
     customer.save(update_fields=["archived_at", "updated_at"])
     return customer
@@ -128,27 +139,18 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, merged_by) -> Cus
     """Fold `duplicate` into `survivor` and delete it.
 
     Every row pointing at the duplicate (interactions, status changes; points, surveys,
-    checklists as later apps add them) is moved by walking the model's reverse
-    relations, so a new related model needs no change here.
+    checklists as later apps add them) is moved by walking every model's foreign keys
+    to Customer (merging.py), so a new related model needs no change here; where both
+    records have a row a unique constraint allows once, the owning app's merge rule
+    says which is kept. All or nothing: a failure anywhere leaves both records as
+    they were.
     """
     if survivor.pk == duplicate.pk:
         raise ValueError("A customer cannot be merged into itself.")
     survivor = Customer.objects.select_for_update().get(pk=survivor.pk)
     duplicate = Customer.objects.select_for_update().get(pk=duplicate.pk)
 
-    for relation in Customer._meta.related_objects:
-        if relation.many_to_many:
-            continue  # the tags' through rows are handled below
-        related_model = relation.related_model
-        field_name = relation.field.name
-        if relation.one_to_one:
-            taken = related_model._default_manager.filter(**{field_name: survivor}).exists()
-            if taken:
-                related_model._default_manager.filter(**{field_name: duplicate}).delete()
-                continue
-        related_model._default_manager.filter(**{field_name: duplicate}).update(
-            **{field_name: survivor}
-        )
+    merging.move_related_rows(survivor=survivor, duplicate=duplicate)
 
     survivor.tags.add(*duplicate.tags.all())
     for field in MERGE_FILLABLE_FIELDS:
@@ -158,6 +160,9 @@ def customer_merge(*, survivor: Customer, duplicate: Customer, merged_by) -> Cus
         survivor.notes = "\n\n".join(filter(None, [survivor.notes, duplicate.notes]))
     survivor.marketing_consent = survivor.marketing_consent or duplicate.marketing_consent
     survivor.monthly_value = max(survivor.monthly_value, duplicate.monthly_value)
+    if survivor.onboarding_percent is None:
+        # The duplicate's running checklist (if any) was moved here: show its progress.
+        survivor.onboarding_percent = duplicate.onboarding_percent
     latest = Interaction.objects.filter(customer=survivor).aggregate(latest=Max("occurred_at"))
     survivor.last_interaction_at = latest["latest"]
     survivor.save()

@@ -102,6 +102,7 @@ def purge_old_import_jobs() -> None:
     are not this job's: `repair_import_jobs` finds them within minutes.
     """
     ended = [
+        ImportJob.Status.MAPPING,  # a file whose columns nobody mapped in a week
         ImportJob.Status.DONE,
         ImportJob.Status.FAILED,
         ImportJob.Status.CANCELLED,

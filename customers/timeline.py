@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Interaction
+from .params import parse_id
 
 
 @dataclass(frozen=True)
@@ -77,10 +78,8 @@ class Cursor:
     @classmethod
     def from_params(cls, params) -> "Cursor | None":
         until = parse_datetime(params.get("until", "") or "")
-        try:
-            skip = max(0, int(params.get("skip", "0")))
-        except ValueError:
-            skip = 0
+        # A count of entries, not an id: 0 is allowed (parse_id refuses it).
+        skip = parse_id(params.get("skip", "")) or 0
         return cls(until=until, skip=skip) if until else None
 
 

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import duplicate_views, import_views, views
+from . import duplicate_views, import_views, mapping_views, views
 
 app_name = "customers"
 
@@ -32,6 +32,16 @@ urlpatterns = [
         "import/<int:pk>/progress/",
         import_views.ImportProgressView.as_view(),
         name="import_progress",
+    ),
+    path(
+        "import/<int:pk>/columns/",
+        mapping_views.ImportMappingView.as_view(),
+        name="import_mapping",
+    ),
+    path(
+        "import/<int:pk>/columns/change/",
+        mapping_views.ImportMappingChangeView.as_view(),
+        name="import_mapping_change",
     ),
     path("import/<int:pk>/apply/", import_views.ImportApplyView.as_view(), name="import_apply"),
     path("import/<int:pk>/cancel/", import_views.ImportCancelView.as_view(), name="import_cancel"),

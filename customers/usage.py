@@ -113,9 +113,10 @@ def _customer_ids(events: list[UsageEvent]) -> tuple[dict[str, int], dict[str, i
     by_external_id: dict[str, int] = {}
     by_email: dict[str, int] = {}
     if external_ids:
-        by_external_id = dict(
-            Customer.objects.filter(external_id__in=external_ids).values_list("external_id", "id")
-        )
+        # exclude(""): the partial unique index, for batches of over 100 ids (see
+        # customers/importing/matching.py).
+        known = Customer.objects.filter(external_id__in=external_ids).exclude(external_id="")
+        by_external_id = dict(known.values_list("external_id", "id"))
     if emails:
         # Oldest first, so the first customer with an email wins when two share it.
         rows = (
@@ -157,7 +158,9 @@ def _add_counts(totals: Counter) -> None:
     table = connection.ops.quote_name(UsageDay._meta.db_table)
     values = ", ".join(["(%s, %s, %s, %s)"] * len(totals))
     params: list = []
-    for (customer_id, day, event), count in totals.items():
+    # In key order: two batches adding to the same rows lock them in the same order, so
+    # they wait for each other instead of deadlocking (PostgreSQL).
+    for (customer_id, day, event), count in sorted(totals.items()):
         params += [customer_id, day, event, count]
     sql = (
         # Names from the model, values as parameters.

@@ -5,6 +5,7 @@ from django.contrib import messages
 from django.contrib.auth.mixins import LoginRequiredMixin
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -12,6 +13,9 @@ from django.utils.http import urlencode
 from django.utils.translation import gettext as _
 from django.views import View
 from django.views.decorators.http import require_POST
+
+from audit.log import record
+from audit.models import AuditEntry
 
 from . import access, panels, services
 from .filters import OWNER_ME, CustomerFilter
@@ -290,7 +294,9 @@ class CustomerCreateView(StaffRequiredMixin, View):
         form = CustomerForm(request.POST, user=request.user)
         if not form.is_valid():
             return render(request, self.template_name, {"form": form}, status=422)
-        customer = form.save()
+        with transaction.atomic():
+            customer = form.save()
+            record(AuditEntry.Action.CUSTOMER_CREATED, request=request, target=customer)
         messages.success(request, _("Customer %(name)s created.") % {"name": customer.name})
         return redirect(customer)
 
@@ -310,7 +316,16 @@ class CustomerUpdateView(StaffRequiredMixin, View):
             return render(
                 request, self.template_name, {"form": form, "customer": customer}, status=422
             )
-        form.save()
+        with transaction.atomic():
+            form.save()
+            # Which fields changed, never their values: the log keeps no personal data.
+            details = {"fields": sorted(form.changed_data)}
+            record(
+                AuditEntry.Action.CUSTOMER_CHANGED,
+                request=request,
+                target=customer,
+                details=details,
+            )
         messages.success(request, _("Changes saved."))
         return redirect(customer)
 
@@ -330,12 +345,16 @@ def _archive_toggle(request: HttpRequest, pk: int, *, archive: bool) -> HttpResp
         return redirect(f"{reverse('login')}?next={request.path}")
     customer = access.get_customer_for_user(request.user, pk, action="change")
     if archive:
-        services.customer_archive(customer=customer)
+        with transaction.atomic():
+            services.customer_archive(customer=customer)
+            record(AuditEntry.Action.CUSTOMER_ARCHIVED, request=request, target=customer)
         messages.success(
             request,
             _("%(name)s is archived: hidden from lists, history kept.") % {"name": customer.name},
         )
     else:
-        services.customer_unarchive(customer=customer)
+        with transaction.atomic():
+            services.customer_unarchive(customer=customer)
+            record(AuditEntry.Action.CUSTOMER_UNARCHIVED, request=request, target=customer)
         messages.success(request, _("%(name)s is back in the lists.") % {"name": customer.name})
     return redirect(customer)

@@ -5,6 +5,8 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views import View
 
+from audit.log import record
+from audit.models import AuditEntry
 from customers import access
 from customers.views import StaffRequiredMixin
 
@@ -59,4 +61,7 @@ class TableCsvView(StaffRequiredMixin, View):
         table = page.tables.get(key)
         if table is None:
             raise Http404
+        details = {"export": f"dashboard.{key}", "period": str(page.period.start)}
+        details["scope"] = page.scope.key
+        record(AuditEntry.Action.CUSTOMERS_EXPORTED, request=request, details=details)
         return csv_response(table, f"{key}-{page.period.start:%Y%m%d}-{page.scope.key}.csv")

@@ -20,6 +20,26 @@ class RetentionConfig(AppConfig):
         self._wire_loyalty()
         self._wire_outreach()
         self._add_customer_cards()
+        self._add_merge_rules()
+
+    def _add_merge_rules(self) -> None:
+        """Which row a customer merge keeps where both records have one (customers.merging)."""
+        from customers import merging
+
+        from .loyalty.merging import merge_points_accounts
+        from .loyalty.models import PointsAccount
+        from .onboarding.merging import merge_checklists
+        from .onboarding.models import Checklist
+        from .outreach.merging import merge_unsubscribes
+        from .outreach.models import EmailUnsubscribe
+        from .risk.merging import merge_current_risk, merge_snapshots
+        from .risk.models import CustomerRisk, RiskSnapshot
+
+        merging.register_rule(CustomerRisk, merge_current_risk)
+        merging.register_rule(RiskSnapshot, merge_snapshots)
+        merging.register_rule(Checklist, merge_checklists)
+        merging.register_rule(PointsAccount, merge_points_accounts)
+        merging.register_rule(EmailUnsubscribe, merge_unsubscribes)
 
     def _add_customer_cards(self) -> None:
         """The cards on the customer page, in this order."""
@@ -98,11 +118,12 @@ class RetentionConfig(AppConfig):
         )
 
     def _wire_outreach(self) -> None:
+        from accounts import passwords
         from customers import timeline
 
         from .loyalty import placeholders as loyalty_placeholders
         from .onboarding import placeholders as onboarding_placeholders
-        from .outreach import events, placeholders, receivers
+        from .outreach import events, outbox, placeholders, receivers
         from .outreach.models import OutgoingEmail
         from .outreach.risk_signals import UNOPENED_EMAILS
         from .outreach.timeline import email_entries
@@ -111,6 +132,8 @@ class RetentionConfig(AppConfig):
         from .risk.models import CustomerRisk, RiskRun
 
         signals.register(UNOPENED_EMAILS)
+        # Password reset emails go out through the outbox (accounts knows no app above it).
+        passwords.register_reset_sender(outbox.queue_password_reset)
         placeholders.register_built_in()
         onboarding_placeholders.register()
         loyalty_placeholders.register()

@@ -175,6 +175,21 @@ def segment_plan(*, survey: Survey, customers: QuerySet) -> SegmentPlan:
     return SegmentPlan(**row)
 
 
+def segment_needs_confirmation(plan: SegmentPlan, *, filtered: bool) -> bool:
+    """Whether sending asks "invite N customers?" first: always without a filter (that is
+    every customer), and above SURVEY_SEGMENT_CONFIRM_ABOVE invitations. A click on a
+    form with the filters left empty must not invite thousands."""
+    if plan.to_invite <= 0:
+        return False
+    return not filtered or plan.to_invite > settings.SURVEY_SEGMENT_CONFIRM_ABOVE
+
+
+def segment_confirmed(plan: SegmentPlan, confirmed_count: int | None) -> bool:
+    """The number confirmed is the number that would be invited now: if more customers
+    matched since the page was shown, the sender is asked again."""
+    return confirmed_count == plan.to_invite
+
+
 @transaction.atomic
 def invitations_create_for_segment(*, survey: Survey, customers: QuerySet, created_by) -> int:
     """Invite every customer of the segment who has an email and no open invitation

@@ -26,7 +26,9 @@ RATE_WINDOW_SECONDS = 60
 TOKEN_RATE_WINDOW_SECONDS = 600
 
 
-def _allowed(request: HttpRequest, token: str) -> bool:
+def _retry_after(request: HttpRequest, token: str) -> int:
+    """0 if the request may go on; else the seconds until every window that refused it
+    ends (the per-link window is 10 minutes: "60" would send a client back too soon)."""
     address = request.META.get("REMOTE_ADDR", "")
     by_address = ratelimit.hit(
         "survey-ip",
@@ -40,7 +42,15 @@ def _allowed(request: HttpRequest, token: str) -> bool:
         limit=settings.SURVEY_RATE_LIMIT_PER_TOKEN,
         window_seconds=TOKEN_RATE_WINDOW_SECONDS,
     )
-    return by_address and by_token
+    refused = [
+        seconds
+        for allowed, seconds in (
+            (by_address, RATE_WINDOW_SECONDS),
+            (by_token, TOKEN_RATE_WINDOW_SECONDS),
+        )
+        if not allowed
+    ]
+    return max((ratelimit.seconds_left(seconds) for seconds in refused), default=0)
 
 
 def _context(invitation: SurveyInvitation, language: str, **extra) -> dict:
@@ -59,14 +69,14 @@ def _context(invitation: SurveyInvitation, language: str, **extra) -> dict:
 @csrf_protect
 @require_http_methods(["GET", "POST"])
 def answer_view(request: HttpRequest, token: str) -> HttpResponse:
-    if not _allowed(request, token):
+    if retry_after := _retry_after(request, token):
         response = render(
             request,
             "public/rate_limited.html",
             {"business_name": settings.BUSINESS_NAME},
             status=429,
         )
-        response["Retry-After"] = str(RATE_WINDOW_SECONDS)
+        response["Retry-After"] = str(retry_after)
         return response
     try:
         invitation = find_invitation(token)

@@ -7,6 +7,7 @@ gunicorn does with --forwarded-allow-ips), never a header we would trust blindly
 """
 
 import hashlib
+import math
 import time
 
 from django.core.cache import cache
@@ -27,3 +28,10 @@ def hit(scope: str, key: str, *, limit: int, window_seconds: int) -> bool:
         cache.add(cache_key, 1, timeout=window_seconds + 5)
         return True
     return count <= limit
+
+
+def seconds_left(window_seconds: int, *, now: float | None = None) -> int:
+    """Seconds until the current fixed window ends (at least 1): a refused client's
+    Retry-After, since its count starts again only then."""
+    now = time.time() if now is None else now
+    return max(1, math.ceil(window_seconds - now % window_seconds))

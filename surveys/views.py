@@ -4,6 +4,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Count, OuterRef, Q, Subquery
 from django.db.models.functions import Coalesce
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
@@ -11,10 +12,13 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from audit.log import parameter_names, record
+from audit.models import AuditEntry
 from customers import access as customer_access
 from customers.filters import CustomerFilter
 from customers.forms import staff_users
 from customers.models import Customer
+from customers.params import parse_id
 from customers.views import StaffRequiredMixin
 
 from . import access, editing, exporting, invitations, nps, selectors
@@ -244,6 +248,10 @@ class SurveyExportView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         survey = get_object_or_404(Survey, pk=pk)
+        details = {"export": "survey_answers"}
+        record(
+            AuditEntry.Action.CUSTOMERS_EXPORTED, request=request, target=survey, details=details
+        )
         response = StreamingHttpResponse(
             exporting.response_csv_lines(survey), content_type="text/csv; charset=utf-8"
         )
@@ -286,19 +294,29 @@ class SendToSegmentView(StaffRequiredMixin, View):
     def _filter(self, request: HttpRequest, data) -> CustomerFilter:
         return CustomerFilter(data, queryset=Customer.objects.all(), user=request.user)
 
+    def _filtered(self, customer_filter: CustomerFilter) -> bool:
+        data = customer_filter.form.cleaned_data
+        return any(value not in (None, "", []) for name, value in data.items() if name != "sort")
+
+    def _page(self, request, survey, customer_filter, plan) -> HttpResponse:
+        filtered = self._filtered(customer_filter) if plan else True
+        context = {
+            "survey": survey,
+            "filter": customer_filter,
+            "plan": plan,
+            "filtered": filtered,
+            "confirm": plan and invitations.segment_needs_confirmation(plan, filtered=filtered),
+            "query": request.GET.urlencode(),
+        }
+        return render(request, "surveys/send_segment.html", context)
+
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
         survey = get_object_or_404(Survey, pk=pk, is_active=True)
         customer_filter = self._filter(request, request.GET)
         plan = None
         if request.GET.get("preview") and customer_filter.is_valid():
             plan = invitations.segment_plan(survey=survey, customers=customer_filter.qs)
-        context = {
-            "survey": survey,
-            "filter": customer_filter,
-            "plan": plan,
-            "query": request.GET.urlencode(),
-        }
-        return render(request, "surveys/send_segment.html", context)
+        return self._page(request, survey, customer_filter, plan)
 
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         survey = get_object_or_404(Survey, pk=pk, is_active=True)
@@ -306,9 +324,26 @@ class SendToSegmentView(StaffRequiredMixin, View):
         if not customer_filter.is_valid():
             messages.error(request, _("The filters are not valid; nothing was sent."))
             return redirect("surveys:send_segment", pk=survey.pk)
-        count = invitations.invitations_create_for_segment(
-            survey=survey, customers=customer_filter.qs, created_by=request.user
-        )
+        plan = invitations.segment_plan(survey=survey, customers=customer_filter.qs)
+        filtered = self._filtered(customer_filter)
+        confirmed = parse_id(request.POST.get("confirm", ""))
+        if invitations.segment_needs_confirmation(
+            plan, filtered=filtered
+        ) and not invitations.segment_confirmed(plan, confirmed):
+            if confirmed is not None:
+                messages.warning(request, _("The number of customers changed: confirm again."))
+            return self._page(request, survey, customer_filter, plan)
+        with transaction.atomic():
+            count = invitations.invitations_create_for_segment(
+                survey=survey, customers=customer_filter.qs, created_by=request.user
+            )
+            details = {"invitations": count, "filters": parameter_names(request.POST)}
+            record(
+                AuditEntry.Action.SURVEY_SENT_TO_SEGMENT,
+                request=request,
+                target=survey,
+                details=details,
+            )
         messages.success(
             request,
             _("%(count)s invitations created; the emails are on their way.") % {"count": count},

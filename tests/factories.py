@@ -9,7 +9,7 @@ from django.contrib.auth.models import Group
 from django.utils import timezone
 
 from customers.access import sync_roles
-from customers.models import Company, Customer, Interaction, Tag
+from customers.models import Company, Customer, ImportJob, Interaction, Tag
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -122,3 +122,12 @@ class RewardFactory(factory.django.DjangoModelFactory):
     kind = "percent_off"
     value = Decimal("10")
     points_price = 100
+
+
+def import_job(*, content: str, **fields) -> ImportJob:
+    """An uploaded import file: the job and its text, stored as an upload stores it."""
+    from customers.importing import store_text
+
+    job = ImportJob.objects.create(**fields)
+    store_text(job, content)
+    return job

@@ -2,21 +2,20 @@
 writing a batch too, so that a process killed by tests/test_import_worker_faults.py dies
 in the middle of a step. The process doing a step leaves a file named after the phase
 and its pid in the folder SLOW_IMPORT_MARKS, so the test knows whom to kill and when.
-Progress (and so the lease's renewal) comes every 50 rows instead of every 500."""
+Progress (and so the lease's renewal) comes every block of 20 rows instead of 2,000."""
 
 import os
 import time
 from pathlib import Path
 
-from customers.importing import applying, checking
+from customers.importing import applying, checking, rows
 
 ROW_SECONDS = 0.01  # 300 rows: 3 s of checking
-BATCH_SECONDS = 0.2  # batches of 20 rows: 3 s of writing
+BATCH_SECONDS = 0.2  # blocks of 20 rows: 3 s of writing
 
-checking.PROGRESS_EVERY = 50
-applying.WRITE_BATCH_SIZE = 20
-_check = checking._CustomerRows.check
-_report = applying._report
+checking.BLOCK_ROWS = 20
+_check = rows.CustomerRows.check
+_write = applying._Writer.__call__
 
 
 def _mark(phase: str) -> None:
@@ -32,11 +31,11 @@ def _slow_check(self, row):
     return _check(self, row)
 
 
-def _slow_report(progress, done, total):
+def _slow_write(self, results, outcome):
     _mark("writing")
     time.sleep(BATCH_SECONDS)
-    _report(progress, done, total)
+    _write(self, results, outcome)
 
 
-checking._CustomerRows.check = _slow_check
-applying._report = _slow_report
+rows.CustomerRows.check = _slow_check
+applying._Writer.__call__ = _slow_write

@@ -14,6 +14,8 @@ from crm.celery import app
 from customers.models import Customer, ImportJob
 from customers.tasks import apply_import_job, validate_import_job
 
+from .factories import import_job
+
 ROOT = Path(__file__).resolve().parent.parent
 pytestmark = [pytest.mark.integration, pytest.mark.django_db(transaction=True)]
 
@@ -83,7 +85,7 @@ def worker(tmp_path):
 
 
 def test_worker_validates_then_applies_an_import(worker, admin_user):
-    job = ImportJob.objects.create(
+    job = import_job(
         target=ImportJob.Target.CUSTOMERS, filename="two.csv", content=CSV, created_by=admin_user
     )
     validate_import_job.delay(job.pk)

@@ -13,7 +13,7 @@ from customers import importing
 from customers.exporting import neutralise_cell, unneutralise_cell
 from customers.models import Customer, ImportJob, Interaction, Tag
 
-from .factories import CompanyFactory, CustomerFactory, InteractionFactory
+from .factories import CompanyFactory, CustomerFactory, InteractionFactory, import_job
 
 pytestmark = pytest.mark.django_db
 
@@ -34,7 +34,7 @@ def rows_of(text: str) -> list[dict]:
 
 
 def reimport(user, text: str, target: str) -> ImportJob:
-    job = ImportJob.objects.create(target=target, filename="x.csv", content=text, created_by=user)
+    job = import_job(target=target, filename="x.csv", content=text, created_by=user)
     job = importing.validate_import(job)
     assert job.error_rows == 0, job.errors
     return importing.apply_import(job)

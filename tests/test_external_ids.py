@@ -19,7 +19,7 @@ from customers.exporting import customer_csv_lines, interaction_csv_lines
 from customers.forms import CustomerForm
 from customers.models import Customer, ImportJob, Interaction
 
-from .factories import CustomerFactory, InteractionFactory
+from .factories import CustomerFactory, InteractionFactory, import_job
 
 pytestmark = pytest.mark.django_db
 
@@ -33,7 +33,7 @@ NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
 
 def job(user, content: str, *, target="interactions", mode=ImportJob.Mode.ALL_OR_NOTHING):
-    return ImportJob.objects.create(
+    return import_job(
         target=target, mode=mode, filename="upload.csv", content=content, created_by=user
     )
 

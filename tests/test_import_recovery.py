@@ -20,7 +20,7 @@ from django.utils import timezone
 
 from crm.celery import app
 from customers import importing, tasks
-from customers.importing import applying, checking, claims, repair
+from customers.importing import applying, checking, claims, repair, rows
 from customers.models import Customer, ImportJob
 
 from .test_import import make_job
@@ -58,7 +58,7 @@ def _waiting(user, content: str = FILE) -> ImportJob:
 
 
 def _die_while_checking():
-    return mock.patch.object(checking._CustomerRows, "check", side_effect=Died)
+    return mock.patch.object(rows.CustomerRows, "check", side_effect=Died)
 
 
 def _after_the_lease():
@@ -235,16 +235,19 @@ def test_a_worker_dying_mid_import_leaves_nothing_written_and_the_next_starts_ov
     importing.validate_import(job)
     with django_capture_on_commit_callbacks(execute=False):
         assert importing.job_apply_request(job=job, language="en")
-    monkeypatch.setattr(applying, "WRITE_BATCH_SIZE", 2)
-    report = applying._report
+    monkeypatch.setattr(checking, "BLOCK_ROWS", 2)
+    write_block = applying._Writer.__call__
+    written = []
 
-    def die_after_two_batches(progress, done, total):
-        report(progress, done, total)
-        if done >= 4:
+    def die_after_two_blocks(self, results, outcome):
+        write_block(self, results, outcome)
+        written.extend(results)
+        if len(written) >= 4:
             raise Died
 
-    with mock.patch.object(applying, "_report", die_after_two_batches), pytest.raises(Died):
+    with mock.patch.object(applying._Writer, "__call__", die_after_two_blocks), pytest.raises(Died):
         tasks.apply_import_job(job.pk)
+    assert len(written) == 4  # two blocks were written before the worker died
     assert not Customer.objects.exists()  # the first four rows were rolled back
     job.refresh_from_db()
     assert (job.status, job.attempts, job.created_count) == (Status.IMPORTING, 1, 0)

@@ -18,7 +18,7 @@ from customers.demo.interactions import InteractionMaker
 from customers.models import ImportJob, Interaction
 
 from .conftest import log_in
-from .factories import CustomerFactory, InteractionFactory
+from .factories import CustomerFactory, InteractionFactory, import_job
 
 pytestmark = pytest.mark.django_db
 
@@ -314,7 +314,7 @@ HEADER = "customer_email,kind,subject,occurred_at,resolved_at"
 
 
 def validated(user, content: str) -> ImportJob:
-    job = ImportJob.objects.create(
+    job = import_job(
         target=ImportJob.Target.INTERACTIONS, filename="t.csv", content=content, created_by=user
     )
     return importing.validate_import(job)
@@ -369,7 +369,7 @@ class TestImport:
         assert (4, "resolved_at", "A resolution cannot be in the future.") in errors
         garbled = [error for error in errors if error[0] == 5]
         assert [error[1] for error in garbled] == ["resolved_at"]
-        assert "ISO 8601" in garbled[0][2]
+        assert "“last week” is not a date" in garbled[0][2]
         assert (job.valid_rows, job.error_rows) == (1, 4)
 
     def test_the_upload_page_describes_the_column(self, manager_client):

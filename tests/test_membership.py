@@ -15,7 +15,6 @@ from customers import importing, membership, services, status_history, tasks
 from customers.membership import CustomerFacts, customer_spells
 from customers.models import (
     Customer,
-    ImportJob,
     Interaction,
     MembershipBuild,
     MembershipDay,
@@ -25,7 +24,7 @@ from customers.models import (
 from retention.models import CustomerRisk
 from retention.risk import queue
 
-from .factories import CustomerFactory, UserFactory
+from .factories import CustomerFactory, UserFactory, import_job
 
 Status = Customer.Status
 pytestmark = pytest.mark.django_db
@@ -204,9 +203,7 @@ def test_the_import_records_created_and_changed_statuses_in_bulk(manager):
     existing = CustomerFactory(email="old@example.org", status=Status.ACTIVE)
     content = "name,email,status\nNew One,new@example.org,active\nOld One,old@example.org,churned\n"
     job = importing.validate_import(
-        ImportJob.objects.create(
-            target="customers", filename="f.csv", content=content, created_by=manager
-        )
+        import_job(target="customers", filename="f.csv", content=content, created_by=manager)
     )
     importing.apply_import(job)
 

@@ -23,7 +23,7 @@ from retention.onboarding import checklists
 from retention.onboarding.events import onboarding_completed
 from retention.risk import planning, scoring
 
-from .factories import ChecklistTemplateFactory, CustomerFactory
+from .factories import ChecklistTemplateFactory, CustomerFactory, import_job
 
 pytestmark = pytest.mark.django_db
 
@@ -210,7 +210,7 @@ class TestImportedCustomers:
         from customers import importing
         from customers.models import ImportJob
 
-        job = ImportJob.objects.create(
+        job = import_job(
             target="customers",
             filename="upload.csv",
             content="name,email,status,plan\n" + "\n".join(rows) + "\n",

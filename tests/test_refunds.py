@@ -18,7 +18,7 @@ from retention.loyalty.refunds import remove_unsettled_refunds
 from retention.models import LoyaltySettings, PointsAccount, PointsEntry
 from retention.risk.history import history_aggregates
 
-from .factories import CustomerFactory, InteractionFactory
+from .factories import CustomerFactory, InteractionFactory, import_job
 
 pytestmark = pytest.mark.django_db
 
@@ -97,7 +97,7 @@ def test_a_refund_of_0_in_a_file_is_a_row_error_on_amount(manager, customer, mod
         f"{customer.email},refund,4.50,2026-02-02\n"
         f"{customer.email},refund,0,2026-02-03\n"
     )
-    job = ImportJob.objects.create(
+    job = import_job(
         target="interactions", mode=mode, filename="f.csv", content=content, created_by=manager
     )
     job = importing.validate_import(job)

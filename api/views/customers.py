@@ -1,11 +1,14 @@
 """Customers and companies."""
 
+from django.db import transaction
 from drf_spectacular.utils import extend_schema
 from rest_framework import mixins, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from audit.log import record
+from audit.models import AuditEntry
 from customers import services
 from customers.models import Company, Customer
 
@@ -43,7 +46,9 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def create(self, request: Request) -> Response:
         write = CustomerWriteSerializer(data=request.data)
         write.is_valid(raise_exception=True)
-        customer = write.save_with_form(user=request.user)
+        with transaction.atomic():
+            customer = write.save_with_form(user=request.user)
+            record(AuditEntry.Action.CUSTOMER_CREATED, request=request, target=customer)
         return Response(self._read(customer.pk), status=status.HTTP_201_CREATED)
 
     @extend_schema(request=CustomerWriteSerializer, responses={200: CustomerSerializer})
@@ -51,7 +56,11 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
         customer = self.get_object()
         write = CustomerWriteSerializer(data=request.data, partial=True)
         write.is_valid(raise_exception=True)
-        write.save_with_form(user=request.user, instance=customer)
+        with transaction.atomic():
+            write.save_with_form(user=request.user, instance=customer)
+            details = {"fields": sorted(write.validated_data)}  # names, never values
+            changed = AuditEntry.Action.CUSTOMER_CHANGED
+            record(changed, request=request, target=customer, details=details)
         return Response(self._read(customer.pk))
 
     @extend_schema(request=None, responses={200: CustomerSerializer})
@@ -59,14 +68,18 @@ class CustomerViewSet(mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets
     def archive(self, request: Request, pk=None) -> Response:
         """Hide the customer from lists, history kept (as the page's Archive button)."""
         customer = self.get_object()
-        services.customer_archive(customer=customer)
+        with transaction.atomic():
+            services.customer_archive(customer=customer)
+            record(AuditEntry.Action.CUSTOMER_ARCHIVED, request=request, target=customer)
         return Response(self._read(customer.pk))
 
     @extend_schema(request=None, responses={200: CustomerSerializer})
     @action(detail=True, methods=["post"])
     def unarchive(self, request: Request, pk=None) -> Response:
         customer = self.get_object()
-        services.customer_unarchive(customer=customer)
+        with transaction.atomic():
+            services.customer_unarchive(customer=customer)
+            record(AuditEntry.Action.CUSTOMER_UNARCHIVED, request=request, target=customer)
         return Response(self._read(customer.pk))
 
     def _read(self, pk: int) -> dict:

@@ -1,6 +1,7 @@
 """Risk (read) and loyalty: accounts, the ledger and rewards (read); adjustments and
 redemptions through retention/loyalty's services, checked as the loyalty card checks."""
 
+from django.db import transaction
 from django.http import Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
@@ -10,7 +11,9 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from customers.models import Customer
+from customers.params import parse_id
 from retention.loyalty import ledger, redemption
+from retention.loyalty.audit_trail import record_adjustment, record_redemption
 from retention.loyalty.forms import AdjustForm, RedeemForm
 from retention.loyalty.models import PointsAccount, PointsEntry, Reward
 from retention.risk.models import CustomerRisk
@@ -73,9 +76,11 @@ class PointsAccountViewSet(
         write = AdjustSerializer(data=request.data)
         write.is_valid(raise_exception=True)
         data = validate_with_form(AdjustForm(write.validated_data))
-        entry = ledger.points_adjust(
-            customer=customer, points=data["points"], reason=data["reason"], author=request.user
-        )
+        with transaction.atomic():
+            entry = ledger.points_adjust(
+                customer=customer, points=data["points"], reason=data["reason"], author=request.user
+            )
+            record_adjustment(request, customer, entry)
         return Response(PointsEntrySerializer(entry).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=RedeemSerializer, responses={201: CouponSerializer})
@@ -87,17 +92,20 @@ class PointsAccountViewSet(
         write = RedeemSerializer(data=request.data)
         write.is_valid(raise_exception=True)
         data = validate_with_form(RedeemForm(write.validated_data))
-        coupon = redemption.reward_redeem(
-            customer=customer, reward=data["reward"], author=request.user
-        )
+        with transaction.atomic():
+            coupon = redemption.reward_redeem(
+                customer=customer, reward=data["reward"], author=request.user
+            )
+            record_redemption(request, customer, coupon)
         return Response(CouponSerializer(coupon).data, status=status.HTTP_201_CREATED)
 
 
 def _as_id(value) -> int:
-    """The URL's id, or a 404 for anything that is not a whole number ("²", "1.5")."""
-    if not str(value).isascii() or not str(value).isdigit():
+    """The URL's id, or a 404 for anything that is not a whole number ("²", "1.5", 10**30)."""
+    pk = parse_id(str(value))
+    if pk is None:
         raise Http404
-    return int(value)
+    return pk
 
 
 @extend_schema(tags=["loyalty"])

@@ -5,11 +5,18 @@ a purchase, the first event a shop sends about a new buyer (name and email from 
 payload), and refused for the other events, which are about someone already known.
 The interaction goes through the API's InteractionCreateSerializer, so the page's form
 and services.interaction_log run: timeline, last contact and loyalty as in the UI.
+
+A "usage" event is different: its data is the usage endpoint's batch ({"events": [...]})
+added to the daily counts by customers.usage, as POST /api/v1/usage/ does. Counts are
+added, not upserted by an id, so its only guard against counting a redelivery twice is
+the delivery id: the view writes the accepted WebhookDelivery row (unique per source and
+delivery id) in the same transaction as the counts.
 """
 
 from dataclasses import dataclass
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from rest_framework import serializers
@@ -18,6 +25,7 @@ from rest_framework.settings import api_settings
 from customers import access
 from customers.importing.columns import made_subject, subject_formats
 from customers.models import Customer, Interaction
+from customers.usage import UsageResult, events_from_json, usage_record
 
 from ..models import WebhookDelivery, WebhookSource
 from ..serializers.customers import CustomerWriteSerializer
@@ -34,6 +42,8 @@ EVENT_KINDS = {
     "ticket": Kind.SERVICE_REQUEST,
 }
 TICKET_KINDS = (Kind.SERVICE_REQUEST, Kind.COMPLAINT)
+USAGE = "usage"  # an event type of its own: daily counts, not an interaction
+EVENT_TYPES = (*EVENT_KINDS, USAGE)
 # The fields of `data` passed on to the interaction serializer as they are.
 PASSED_ON = ("subject", "occurred_at", "amount", "body")
 
@@ -52,6 +62,7 @@ class Outcome:
     status: str  # WebhookDelivery.Status
     external_id: str
     interaction: Interaction | None = None
+    usage: UsageResult | None = None
 
 
 def refuse(field: str, message: str, status: int = 400) -> EventError:
@@ -63,9 +74,9 @@ def event_type(payload) -> str:
     if not isinstance(payload, dict):
         raise refuse("body", _("The body must be a JSON object."))
     kind = payload.get("type")
-    if kind not in EVENT_KINDS:
+    if kind not in EVENT_TYPES:
         raise refuse(
-            "type", _("Unknown event type; one of: %(types)s.") % {"types": ", ".join(EVENT_KINDS)}
+            "type", _("Unknown event type; one of: %(types)s.") % {"types": ", ".join(EVENT_TYPES)}
         )
     return kind
 
@@ -76,6 +87,8 @@ def handle(source: WebhookSource, payload: dict) -> Outcome:
     data = payload.get("data")
     if not isinstance(data, dict):
         raise refuse("data", _("The event needs a data object."))
+    if kind == USAGE:
+        return handle_usage(source, data)
     external_id = data.get("external_id")
     if not isinstance(external_id, str | int) or not str(external_id).strip():
         raise refuse("data.external_id", _("The event needs the external id of its record."))
@@ -96,6 +109,18 @@ def handle(source: WebhookSource, payload: dict) -> Outcome:
     except serializers.ValidationError as exc:
         raise EventError(payload_errors(exc.detail, "data.")) from exc
     return Outcome(WebhookDelivery.Status.ACCEPTED, external_id, interaction)
+
+
+def handle_usage(source: WebhookSource, data: dict) -> Outcome:
+    """Add the batch to the daily counts (all or nothing), as the usage endpoint does;
+    the endpoint's rule for who may send it: a user with a staff role."""
+    if not access.has_role(source.act_as):
+        raise refuse("source", _("The source's user has no role in this CRM."), status=403)
+    try:
+        result = usage_record(events_from_json(data.get("events")))
+    except ValidationError as exc:
+        raise EventError({f"data.{field}": messages for field, messages in exc}) from exc
+    return Outcome(WebhookDelivery.Status.ACCEPTED, "", usage=result)
 
 
 def find_customer(given, *, create: bool, user) -> Customer:

@@ -31,7 +31,7 @@ def verify(
     is within WEBHOOK_TOLERANCE_SECONDS of now (either way: clocks drift)."""
     if not given:
         raise SignatureError(_("The X-CRM-Signature header is missing."))
-    if not timestamp.isdigit():
+    if not (timestamp.isascii() and timestamp.isdigit()):
         raise SignatureError(_("The X-CRM-Timestamp header must be a unix time in seconds."))
     if not hmac.compare_digest(given.encode(), signature(secret, timestamp, body).encode()):
         raise SignatureError(_("The signature does not match the body and the timestamp."))

@@ -3,7 +3,10 @@
 Not a DRF view: no token, no session, no CSRF (the signature is the authentication).
 Every request to a source that exists leaves a WebhookDelivery row (the admin's log);
 an accepted one is written in the same transaction as the event's writes, so a replay
-finds it exactly when the writes happened.
+finds it exactly when the writes happened. Two copies of one delivery racing each other:
+the second's accepted row breaks the (source, delivery id) uniqueness and its whole
+transaction, event writes included, is rolled back (a duplicate); that is the only guard
+for usage events, whose counts are added.
 """
 
 import json
@@ -76,6 +79,17 @@ def receive(request: HttpRequest, source_id: int) -> JsonResponse:
         return _duplicate(source, request, payload=payload)
     if outcome.status == Status.DUPLICATE:
         return JsonResponse({"status": Status.DUPLICATE, "delivery": delivery.pk})
+    if outcome.usage is not None:
+        usage = outcome.usage
+        return JsonResponse(
+            {
+                "status": Status.ACCEPTED,
+                "delivery": delivery.pk,
+                "events": usage.events,
+                "clicks": usage.clicks,
+                "rows": usage.rows,
+            }
+        )
     return JsonResponse(
         {
             "status": Status.ACCEPTED,

@@ -15,7 +15,7 @@ tells a long import from a dead one.
 
 import logging
 
-from django.db import InterfaceError, OperationalError, transaction
+from django.db import InterfaceError, OperationalError, connection, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
@@ -24,17 +24,10 @@ from customers import services, status_history
 from customers.events import customers_imported
 from customers.models import Company, Customer, ImportJob, Interaction, Tag
 
-from .checking import (
-    CREATE,
-    UPDATE,
-    CheckOutcome,
-    Progress,
-    RowResult,
-    check_file,
-    chunked,
-    failure_text,
-)
+from .checking import CheckOutcome, Progress, check_file, failure_text
 from .claims import END_OF_STEP, JobLost, held, lock
+from .matching import chunked
+from .rows import CREATE, UPDATE, RowResult
 
 logger = logging.getLogger(__name__)
 
@@ -76,16 +69,17 @@ def apply_import(job: ImportJob, progress: Progress | None = None) -> ImportJob:
     try:
         with transaction.atomic():
             lock(job)
-            outcome = check_file(job, progress, phase="checking", keep_valid=True, lock=True)
+            writer = _Writer(job, progress)
+            outcome = check_file(job, progress, phase="writing", write=writer, lock=True)
             if outcome.header_errors or (
                 job.mode == ImportJob.Mode.ALL_OR_NOTHING and outcome.error_rows
             ):
                 raise _Stale(outcome)
-            created, updated = WRITERS[job.target](job, outcome.valid, progress)
+            writer.finish()
             fields = {
                 **outcome.job_fields(),
-                "created_count": created,
-                "updated_count": updated,
+                "created_count": writer.created,
+                "updated_count": writer.updated,
                 "status": ImportJob.Status.DONE,
                 "failure": "",
                 "finished_at": timezone.now(),
@@ -133,17 +127,40 @@ def _back_to_ready(job: ImportJob, fields: dict) -> None:
         setattr(job, name, value)
 
 
-def _report(progress: Progress | None, done: int, total: int) -> None:
-    if progress:
-        progress("writing", done, total)
+class _Writer:
+    """Writes each checked block's valid rows, in the import's one transaction.
+
+    In all-or-nothing mode it stops writing at the first invalid row: the check goes
+    on to the end (for the errors the page shows), then the transaction is undone.
+    """
+
+    def __init__(self, job: ImportJob, progress: Progress | None) -> None:
+        self.job = job
+        self.write_block = WRITERS[job.target]
+        self.all_or_nothing = job.mode == ImportJob.Mode.ALL_OR_NOTHING
+        self.created = 0
+        self.updated = 0
+        self.contacted: set[int] = set()  # customers with new interactions (not rows)
+
+    def __call__(self, results: list[RowResult], outcome: CheckOutcome) -> None:
+        if self.all_or_nothing and (outcome.error_rows or outcome.header_errors):
+            return
+        created, updated = self.write_block(self.job, results)
+        self.created += created
+        self.updated += updated
+        if self.job.target == ImportJob.Target.INTERACTIONS:
+            self.contacted.update(r.instance.customer_id for r in results)
+
+    def finish(self) -> None:
+        """After the last block: the customers' last-contact dates, once per customer."""
+        for chunk in chunked(self.contacted, WRITE_BATCH_SIZE):
+            services.refresh_last_interaction(chunk)
 
 
 # --- Writing ------------------------------------------------------------------------
 
 
-def _write_customers(
-    job: ImportJob, results: list[RowResult], progress: Progress | None
-) -> tuple[int, int]:
+def _write_customers(job: ImportJob, results: list[RowResult]) -> tuple[int, int]:
     companies = _companies_named({r.extras["company"] for r in results if r.extras.get("company")})
     tags = {}
     for chunk in chunked({name for r in results for name in r.extras.get("tags", [])}):
@@ -170,18 +187,12 @@ def _write_customers(
 
     new = [r for r in results if r.action == CREATE]
     changed = [r for r in results if r.action == UPDATE]
-    total = len(results)
-    done = 0
-    for batch in chunked(new, WRITE_BATCH_SIZE):
-        Customer.objects.bulk_create([r.instance for r in batch], batch_size=WRITE_BATCH_SIZE)
-        done += len(batch)
-        _report(progress, done, total)
-    for batch in chunked(changed, WRITE_BATCH_SIZE):
+    if new:
+        Customer.objects.bulk_create([r.instance for r in new], batch_size=WRITE_BATCH_SIZE)
+    if changed:
         Customer.objects.bulk_update(
-            [r.instance for r in batch], sorted(update_fields), batch_size=WRITE_BATCH_SIZE
+            [r.instance for r in changed], sorted(update_fields), batch_size=WRITE_BATCH_SIZE
         )
-        done += len(batch)
-        _report(progress, done, total)
     _set_tags([r for r in results if "tags" in r.extras], tags)
     # Bulk writes skip post_save: the status history is recorded here, in bulk.
     status_history.record_bulk([r.instance for r in new], created=True)
@@ -223,19 +234,56 @@ def _set_tags(results: list[RowResult], tags: dict[str, Tag]) -> None:
         through.objects.bulk_create(links, batch_size=WRITE_BATCH_SIZE, ignore_conflicts=True)
 
 
-def _write_interactions(
-    job: ImportJob, results: list[RowResult], progress: Progress | None
-) -> tuple[int, int]:
-    total = len(results)
-    done = 0
-    for batch in chunked(results, WRITE_BATCH_SIZE):
-        Interaction.objects.bulk_create([r.instance for r in batch], batch_size=WRITE_BATCH_SIZE)
-        done += len(batch)
-        _report(progress, done, total)
-    customer_ids = {r.instance.customer_id for r in results}
-    for chunk in chunked(customer_ids, WRITE_BATCH_SIZE):
-        services.refresh_last_interaction(chunk)
-    return total, 0
+def _write_interactions(job: ImportJob, results: list[RowResult]) -> tuple[int, int]:
+    insert_rows(Interaction, [r.instance for r in results])
+    return len(results), 0
+
+
+# Field types whose Python values psycopg writes as they are (no Django preparation).
+_PLAIN_FIELDS = (
+    models.CharField,
+    models.TextField,
+    models.DecimalField,
+    models.DateTimeField,
+    models.DateField,
+    models.BooleanField,
+    models.IntegerField,
+    models.ForeignKey,
+)
+
+
+def insert_rows(model: type[models.Model], instances: list[models.Model]) -> None:
+    """Insert new rows that need no primary key back, with COPY on PostgreSQL.
+
+    Django's bulk_create prepares every value of every row through the field, about
+    three quarters of an import's writing time; COPY takes the values as they are and
+    writes a million interactions in well under a minute. Elsewhere (SQLite in
+    development) bulk_create. No signals either way, as with bulk_create.
+    """
+    if not instances:
+        return
+    if connection.vendor != "postgresql":
+        model.objects.bulk_create(instances, batch_size=WRITE_BATCH_SIZE)
+        return
+    fields = [f for f in model._meta.concrete_fields if not isinstance(f, models.AutoField)]
+    if not all(isinstance(f, _PLAIN_FIELDS) for f in fields):
+        model.objects.bulk_create(instances, batch_size=WRITE_BATCH_SIZE)
+        return
+    now = timezone.now()
+    stamped = {
+        f.attname
+        for f in fields
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False)
+    }
+    attnames = [f.attname for f in fields]
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(f.column) for f in fields)
+    statement = f"COPY {quote(model._meta.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        for instance in instances:
+            copy.write_row(
+                [now if name in stamped else getattr(instance, name) for name in attnames]
+            )
 
 
 WRITERS = {

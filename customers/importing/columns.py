@@ -8,6 +8,7 @@ that has none (a shop's sales log has no subjects).
 """
 
 import re
+from datetime import tzinfo
 from typing import Any
 
 from django.conf import settings
@@ -88,9 +89,11 @@ def subject_formats() -> dict[str, str]:
         }
 
 
-def made_subject(subject_format: str, interaction: Interaction) -> str:
-    """ "Purchase of 12.99 on 2026-01-31": the amount without sign, the business's date."""
+def made_subject(subject_format: str, interaction: Interaction, zone: tzinfo | None = None) -> str:
+    """ "Purchase of 12.99 on 2026-01-31": the amount without sign, the business's date
+    (in `zone`, default the current time zone: a file passes it once, not per row)."""
+    moment = interaction.occurred_at.astimezone(zone or timezone.get_current_timezone())
     return subject_format % {
         "amount": f"{abs(interaction.amount):f}",
-        "date": timezone.localdate(interaction.occurred_at).isoformat(),
+        "date": moment.date().isoformat(),
     }

@@ -9,6 +9,7 @@ up in chunks of IN queries before the rows are checked, never with a query per r
 
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import NamedTuple
 
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -17,6 +18,11 @@ from django.utils.translation import gettext as _
 from customers.models import Customer, Interaction
 
 LOOKUP_CHUNK_SIZE = 500
+# External ids are unique only when set: their indexes are partial (WHERE external_id <>
+# ''). PostgreSQL sees that `external_id IN (...)` fits such an index only for lists of
+# up to 100 values, so every lookup here says `.exclude(external_id="")` too; without it
+# a chunk of 500 read the whole table, and an import into a growing table got slower
+# with every block.
 
 
 def chunked(items: Iterable, size: int = LOOKUP_CHUNK_SIZE) -> Iterator[list]:
@@ -39,18 +45,62 @@ def customers_by_external_id(ids: Iterable[str], queryset: QuerySet) -> dict[str
     found = {}
     for chunk in chunked(set(ids) - {""}):
         found.update(
-            (customer.external_id, customer) for customer in queryset.filter(external_id__in=chunk)
+            (customer.external_id, customer)
+            for customer in queryset.filter(external_id__in=chunk).exclude(external_id="")
         )
     return found
+
+
+class CustomerRef(NamedTuple):
+    """What an interaction row needs of its customer: loaded as plain values, not models."""
+
+    pk: int
+    name: str
+    email: str
+    external_id: str
+
+
+class CustomerRefs:
+    """The customers an interaction file names, by lower-cased email and by external id.
+
+    Remembered across the file's blocks (a shop's sales log names the same customers
+    again and again), so each is looked up once per file: memory grows with the
+    customers named, not with the rows.
+    """
+
+    def __init__(self) -> None:
+        self.by_email: dict[str, list[CustomerRef]] = {}
+        self.by_external_id: dict[str, CustomerRef] = {}
+        self._looked_up_ids: set[str] = set()
+
+    def load(self, emails: set[str], external_ids: set[str]) -> None:
+        columns = ("id", "name", "email", "external_id")
+        new_emails = emails - set(self.by_email) - {""}
+        for email in new_emails:
+            self.by_email[email] = []
+        for chunk in chunked(new_emails):
+            rows = (
+                Customer.objects.annotate(email_lower=Lower("email"))
+                .filter(email_lower__in=chunk)
+                .values_list(*columns, "email_lower")
+            )
+            for *values, email_lower in rows:
+                self.by_email[email_lower].append(CustomerRef(*values))
+        new_ids = external_ids - self._looked_up_ids - {""}
+        self._looked_up_ids |= new_ids
+        for chunk in chunked(new_ids):
+            known = Customer.objects.filter(external_id__in=chunk).exclude(external_id="")
+            for values in known.values_list(*columns):
+                ref = CustomerRef(*values)
+                self.by_external_id[ref.external_id] = ref
 
 
 def imported_interaction_ids(ids: Iterable[str]) -> set[str]:
     """The external ids among `ids` that an interaction already has."""
     found = set()
     for chunk in chunked(set(ids) - {""}):
-        found.update(
-            Interaction.objects.filter(external_id__in=chunk).values_list("external_id", flat=True)
-        )
+        known = Interaction.objects.filter(external_id__in=chunk).exclude(external_id="")
+        found.update(known.values_list("external_id", flat=True))
     return found
 
 

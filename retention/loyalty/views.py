@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
@@ -20,9 +21,11 @@ from customers import access
 from customers.forms import InteractionForm, staff_users
 from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
+from customers.params import parse_id, safe_next
 from customers.views import StaffRequiredMixin, render_detail
 
 from . import card, ledger, redemption, selectors, tiers
+from .audit_trail import record_adjustment, record_coupon_used, record_redemption
 from .forms import (
     AdjustForm,
     CouponFilterForm,
@@ -142,9 +145,11 @@ class PointsAdjustView(_CustomerFormView):
     name = "adjust"
 
     def save(self, request, customer, data) -> str:
-        entry = ledger.points_adjust(
-            customer=customer, points=data["points"], reason=data["reason"], author=request.user
-        )
+        with transaction.atomic():
+            entry = ledger.points_adjust(
+                customer=customer, points=data["points"], reason=data["reason"], author=request.user
+            )
+            record_adjustment(request, customer, entry)
         return _("%(points)+d points recorded for %(name)s.") % {
             "points": entry.points,
             "name": customer.name,
@@ -308,15 +313,14 @@ class CouponMarkUsedView(StaffRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         coupon = get_object_or_404(Coupon.objects.select_related("customer"), pk=pk)
         try:
-            redemption.coupon_mark_used(coupon=coupon, user=request.user)
+            with transaction.atomic():
+                redemption.coupon_mark_used(coupon=coupon, user=request.user)
+                record_coupon_used(request, coupon)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
             messages.success(request, _("Coupon %(code)s marked used.") % {"code": coupon.code})
-        next_url = request.POST.get("next", "")
-        if not next_url.startswith("/") or next_url.startswith("//"):
-            next_url = reverse("retention:loyalty_coupons")
-        return redirect(next_url)
+        return redirect(safe_next(request, reverse("retention:loyalty_coupons")))
 
 
 # --- The customer's own card (signed link, no login) ----------------------------------
@@ -343,9 +347,13 @@ class LoyaltyCardView(View):
         form = RedeemForm(request.POST)
         if form.is_valid():
             try:
-                coupon = redemption.reward_redeem(
-                    customer=customer, reward=form.cleaned_data["reward"]
-                )
+                with transaction.atomic():
+                    coupon = redemption.reward_redeem(
+                        customer=customer, reward=form.cleaned_data["reward"]
+                    )
+                    # The customer's own action: no staff user, and no request, so
+                    # their address is not kept.
+                    record_redemption(None, customer, coupon)
             except ValidationError as error:
                 form.add_error(None, error)
             else:
@@ -378,7 +386,7 @@ class LoyaltyCardView(View):
             "tiers": all_tiers,
             "rewards": rewards,
             "coupons": coupons,
-            "issued_id": int(issued) if issued.isdigit() else None,
+            "issued_id": parse_id(issued),
             "form": form,
             "business_name": settings.BUSINESS_NAME,
         }

@@ -31,8 +31,9 @@ class TemplateStepForm(forms.ModelForm):
         fields = ["position", "title", "description", "actor", "due_offset_days", "required"]
         widgets = {
             "description": forms.Textarea(attrs={"rows": 1}),
-            "position": forms.NumberInput(attrs={"style": "width: 5rem"}),
-            "due_offset_days": forms.NumberInput(attrs={"style": "width: 6rem"}),
+            # Widths as classes (static/css/app.css): the CSP allows no style attribute.
+            "position": forms.NumberInput(attrs={"class": "input-w-5rem"}),
+            "due_offset_days": forms.NumberInput(attrs={"class": "input-w-6rem"}),
         }
 
     def __init__(self, *args, **kwargs) -> None:
@@ -46,7 +47,8 @@ class TemplateStepForm(forms.ModelForm):
             elif isinstance(widget, forms.Select):
                 widget.attrs["class"] = "form-select form-select-sm"
             else:
-                widget.attrs["class"] = "form-control form-control-sm"
+                width = widget.attrs.get("class", "")
+                widget.attrs["class"] = f"form-control form-control-sm {width}".strip()
 
 
 class BaseStepFormSet(forms.BaseInlineFormSet):

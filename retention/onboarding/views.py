@@ -20,6 +20,7 @@ from django.views import View
 from customers import access, links
 from customers.forms import staff_users
 from customers.models import Customer
+from customers.params import parse_id
 from customers.views import StaffRequiredMixin
 
 from . import checklists
@@ -291,10 +292,9 @@ def onboarding_public(request: HttpRequest, token: str) -> HttpResponse:
         checklist = checklists.latest_checklist(customer)
         if request.method == "POST":
             step = None
-            if checklist and str(request.POST.get("step", "")).isdigit():
-                step = checklist.steps.filter(
-                    pk=int(request.POST["step"]), actor=Actor.CUSTOMER
-                ).first()
+            step_pk = parse_id(request.POST.get("step", ""))
+            if checklist and step_pk is not None:
+                step = checklist.steps.filter(pk=step_pk, actor=Actor.CUSTOMER).first()
             if step is None or checklist.status == Checklist.Status.CANCELLED:
                 return links.bad_link_response(request, links.BadLink())
             checklists.step_complete(step=step, by_customer=True)

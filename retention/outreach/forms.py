@@ -217,8 +217,16 @@ class OutboxFilterForm(forms.Form):
     status = forms.ChoiceField(
         label=_("Status"), required=False, choices=[("", _("Any"))] + OutgoingEmail.Status.choices
     )
+    # Account emails (password resets) are never listed: no filter for them either.
     kind = forms.ChoiceField(
-        label=_("Kind"), required=False, choices=[("", _("Any"))] + OutgoingEmail.Kind.choices
+        label=_("Kind"),
+        required=False,
+        choices=[("", _("Any"))]
+        + [
+            (value, label)
+            for value, label in OutgoingEmail.Kind.choices
+            if value not in OutgoingEmail.ACCOUNT_KINDS
+        ],
     )
 
     def __init__(self, *args, **kwargs) -> None:

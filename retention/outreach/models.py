@@ -158,12 +158,22 @@ class OutgoingEmail(models.Model):
         FOLLOW_UP = "follow_up", _("Follow-up (rule)")
         MANUAL = "manual", _("Follow-up (sent by staff)")
         STAFF_NOTICE = "staff_notice", _("Notice to the account manager")
+        PASSWORD_RESET = "password_reset", _("Password reset link (to a staff member)")
 
     # Kinds a customer receives; they count against the cadence caps.
     CUSTOMER_KINDS = (Kind.FOLLOW_UP, Kind.MANUAL)
+    # About a staff member's own account (no customer): the Outbox pages never show them,
+    # and what was sent is not kept (it held a login link).
+    ACCOUNT_KINDS = (Kind.PASSWORD_RESET,)
 
+    # Empty for account emails (ACCOUNT_KINDS) only.
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.CASCADE, related_name="emails"
+        Customer,
+        verbose_name=_("customer"),
+        on_delete=models.CASCADE,
+        related_name="emails",
+        null=True,
+        blank=True,
     )
     kind = models.CharField(_("kind"), max_length=20, choices=Kind.choices)
     rule = models.ForeignKey(

@@ -26,6 +26,7 @@ Modelled on pretix's mail service. The life of a row:
 """
 
 import logging
+import uuid
 from datetime import datetime
 
 from django.conf import settings
@@ -82,6 +83,22 @@ def email_queue(
         if created:
             enqueue_delivery()
     return email if created else None
+
+
+def queue_password_reset(*, user, language: str = "") -> OutgoingEmail:
+    """A password reset email to `user` (accounts.passwords registers this). The link is
+    made when the email is rendered for sending, so it is valid from then on."""
+    with transaction.atomic():
+        email = OutgoingEmail.objects.create(
+            customer=None,
+            kind=OutgoingEmail.Kind.PASSWORD_RESET,
+            recipient_user=user,
+            to_email=user.email,
+            language=language,
+            idempotency_key=f"password_reset:{user.pk}:{uuid.uuid4().hex}",
+        )
+        enqueue_delivery()
+    return email
 
 
 # --- Claiming ----------------------------------------------------------------------

@@ -17,6 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 
+from accounts import passwords
 from customers.links import make_token
 from customers.models import Customer
 
@@ -211,6 +212,13 @@ def render_staff_notice(email: OutgoingEmail) -> RenderedEmail:
         text = render_to_string("retention/outreach/risk_notice.txt", context)
         html = render_to_string("retention/outreach/risk_notice.html", context)
     return RenderedEmail(language=language, subject=subject, text=text, html=html)
+
+
+def render_password_reset(email: OutgoingEmail) -> RenderedEmail:
+    """The reset link to a staff member (accounts/ makes the link and the text)."""
+    language = email.language or settings.LANGUAGE_CODE
+    subject, text, html = passwords.reset_email(email.recipient_user, language=language)
+    return RenderedEmail(language=language, subject=single_line(subject), text=text, html=html)
 
 
 def customers_for_rendering() -> QuerySet:

@@ -112,7 +112,7 @@ def build_message(
         # Follow-ups say "just reply": the answer goes to the account manager.
         if reply_to := headers.reply_to(email.customer.owner):
             message_headers["Reply-To"] = reply_to
-    else:
+    elif email.kind not in OutgoingEmail.ACCOUNT_KINDS:  # a reset link is no list mail
         message_headers |= headers.list_headers(
             label=headers.STAFF_NOTICES, description=f"{settings.BUSINESS_NAME} CRM notices"
         )
@@ -154,6 +154,8 @@ def render(
     for a batch (key: template id and language)."""
     if email.kind == OutgoingEmail.Kind.STAFF_NOTICE:
         return rendering.render_staff_notice(email)
+    if email.kind == OutgoingEmail.Kind.PASSWORD_RESET:
+        return rendering.render_password_reset(email)
     row = rendering.pick_translation(
         translations.get(email.template_id, []), email.customer.preferred_language
     )
@@ -289,7 +291,7 @@ class _Batch:
             return
         try:
             # One signed token for the link in the text and the List-Unsubscribe header.
-            token = make_token("unsubscribe", email.customer_id)
+            token = make_token("unsubscribe", email.customer_id) if email.customer_id else ""
             rendered = render(
                 email, self.translations, prepared=self.prepared, unsubscribe_token=token
             )
@@ -443,3 +445,7 @@ def _keep_rendered(email: OutgoingEmail, rendered: rendering.RenderedEmail) -> N
     email.subject = rendered.subject[:300]
     email.body_text = rendered.text
     email.body_html = rendered.html
+    if email.kind in OutgoingEmail.ACCOUNT_KINDS:
+        # It held a login link: whoever reads the table later must not be able to use it.
+        email.body_text = _("(Not kept: this email held a password reset link.)")
+        email.body_html = ""

@@ -5,22 +5,27 @@ Included by retention/urls.py, in the "retention" namespace.
 
 from django.urls import path
 
+from customers.csp import EMAIL_PREVIEW, csp_allow
+
 from . import public_views, views
+
+# The pages that show an email's HTML: see customers/csp.py.
+email_preview = csp_allow(EMAIL_PREVIEW)
 
 urlpatterns = [
     # Follow-up emails (staff)
     path("outbox/", views.OutboxView.as_view(), name="outbox"),
-    path("outbox/<int:pk>/", views.OutboxDetailView.as_view(), name="outbox_detail"),
+    path("outbox/<int:pk>/", email_preview(views.OutboxDetailView.as_view()), name="outbox_detail"),
     path("outbox/<int:pk>/retry/", views.OutboxRetryView.as_view(), name="outbox_retry"),
     path("email-templates/", views.EmailTemplateListView.as_view(), name="email_templates"),
     path(
         "email-templates/new/",
-        views.EmailTemplateEditView.as_view(),
+        email_preview(views.EmailTemplateEditView.as_view()),
         name="email_template_create",
     ),
     path(
         "email-templates/<int:pk>/",
-        views.EmailTemplateEditView.as_view(),
+        email_preview(views.EmailTemplateEditView.as_view()),
         name="email_template_edit",
     ),
     path(

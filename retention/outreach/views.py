@@ -15,12 +15,12 @@ from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
-from django.utils.http import url_has_allowed_host_and_scheme
 from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access
 from customers.models import Customer
+from customers.params import parse_id, safe_next
 from customers.views import StaffRequiredMixin
 
 from . import followups, outbox, placeholders, rendering, sending
@@ -45,12 +45,6 @@ from .models import (
 PER_PAGE = 25
 
 
-def _safe_next(request: HttpRequest, default: str) -> str:
-    target = request.POST.get("next") or request.GET.get("next") or ""
-    allowed = url_has_allowed_host_and_scheme(target, {request.get_host()}, request.is_secure())
-    return target if target and allowed else default
-
-
 # --- The outbox ------------------------------------------------------------------
 
 
@@ -59,8 +53,10 @@ class OutboxView(StaffRequiredMixin, View):
 
     def get(self, request: HttpRequest) -> HttpResponse:
         form = OutboxFilterForm(request.GET)
-        emails = OutgoingEmail.objects.select_related("customer", "template", "rule").defer(
-            "body_text", "body_html"
+        emails = (
+            OutgoingEmail.objects.exclude(kind__in=OutgoingEmail.ACCOUNT_KINDS)
+            .select_related("customer", "template", "rule")
+            .defer("body_text", "body_html")
         )
         if form.is_valid():
             data = form.cleaned_data
@@ -90,8 +86,9 @@ class OutboxDetailView(StaffRequiredMixin, View):
     permission_required = "retention.view_outgoingemail"
 
     def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        # Account emails are not shown: previewing one would make a live reset link.
         email = get_object_or_404(
-            OutgoingEmail.objects.select_related(
+            OutgoingEmail.objects.exclude(kind__in=OutgoingEmail.ACCOUNT_KINDS).select_related(
                 "customer__company",
                 "customer__owner__staff_profile",
                 "customer__risk",
@@ -254,8 +251,8 @@ class EmailTemplatePreviewView(StaffRequiredMixin, View):
         customers = rendering.customers_for_rendering()
         if not value:
             return customers.filter(archived_at__isnull=True).order_by("pk").first()
-        if value.isdigit():
-            return customers.filter(pk=int(value)).first()
+        if (pk := parse_id(value)) is not None:
+            return customers.filter(pk=pk).first()
         return customers.filter(email__iexact=value).order_by("pk").first()
 
 
@@ -325,7 +322,7 @@ class SendFollowUpView(StaffRequiredMixin, View):
             "customer": customer,
             "form": form,
             "blocked": followups.why_not_reachable(customer),
-            "next": _safe_next(request, customer.get_absolute_url()),
+            "next": safe_next(request, customer.get_absolute_url()),
         }
 
     def get(self, request: HttpRequest, customer_id: int) -> HttpResponse:
@@ -355,7 +352,7 @@ class SendFollowUpView(StaffRequiredMixin, View):
                     messages.success(
                         request, _("Follow-up to %(name)s queued.") % {"name": customer.name}
                     )
-                return redirect(_safe_next(request, customer.get_absolute_url()))
+                return redirect(safe_next(request, customer.get_absolute_url()))
         context = self._context(request, customer, form)
         return render(request, "retention/outreach/send_followup.html", context, status=422)
 

@@ -2,6 +2,9 @@
 
 from django.contrib import admin
 
+from audit.log import record
+from audit.models import AuditEntry
+
 from . import planning, signals
 from .models import (
     CustomerRisk,
@@ -15,8 +18,18 @@ from .models import (
 )
 
 
+class AuditedAdmin(admin.ModelAdmin):
+    """Thresholds and windows change the scores as weights do: each save is in the audit
+    log (inside the admin's transaction, list edits included)."""
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        details = {"fields": sorted(form.changed_data)}
+        record(AuditEntry.Action.RISK_WEIGHTS_CHANGED, request=request, target=obj, details=details)
+
+
 @admin.register(SignalSetting)
-class SignalSettingAdmin(admin.ModelAdmin):
+class SignalSettingAdmin(AuditedAdmin):
     """Thresholds and windows; the help column says what they mean for each signal.
 
     The weights are learned (Risk model page, WeightSet), not typed in here.
@@ -36,7 +49,7 @@ class SignalSettingAdmin(admin.ModelAdmin):
 
 
 @admin.register(RiskConfig)
-class RiskConfigAdmin(admin.ModelAdmin):
+class RiskConfigAdmin(AuditedAdmin):
     list_display = ["__str__", "medium_from", "high_from", "horizon_days"]
     list_editable = ["medium_from", "high_from", "horizon_days"]
     list_display_links = ["__str__"]

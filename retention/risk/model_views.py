@@ -10,11 +10,14 @@ poll the row's progress with htmx.
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.translation import gettext as _
 from django.views import View
 
+from audit.log import record
+from audit.models import AuditEntry
 from customers import access
 from customers.views import StaffRequiredMixin
 
@@ -102,7 +105,11 @@ class WeightsApplyView(AdminRequiredMixin, View):
     def post(self, request: HttpRequest, pk: int) -> HttpResponse:
         weight_set = get_object_or_404(WeightSet, pk=pk)
         try:
-            calibration.weights_apply(weight_set=weight_set, by=request.user)
+            with transaction.atomic():
+                calibration.weights_apply(weight_set=weight_set, by=request.user)
+                details = {"weight_set": weight_set.pk}
+                changed = AuditEntry.Action.RISK_WEIGHTS_CHANGED
+                record(changed, request=request, target=weight_set, details=details)
         except ValidationError as error:
             messages.error(request, " ".join(error.messages))
         else:
@@ -161,6 +168,8 @@ class BacktestCsvView(AdminRequiredMixin, View):
         report = row.figures
         if row.status != Backtest.Status.DONE or not report or report.get("too_few"):
             raise Http404
+        details = {"export": "risk_backtest", "backtest": row.pk}
+        record(AuditEntry.Action.CUSTOMERS_EXPORTED, request=request, target=row, details=details)
         response = HttpResponse(backtest_csv(row), content_type="text/csv; charset=utf-8")
         filename = f"backtest-{row.pk}-{row.as_of.isoformat()}-{row.horizon_days}d.csv"
         response["Content-Disposition"] = f'attachment; filename="{filename}"'

@@ -19,6 +19,7 @@ from django.views import View
 
 from customers import access
 from customers.forms import staff_users
+from customers.params import safe_next
 from customers.views import StaffRequiredMixin
 
 from . import cases, queue
@@ -244,7 +245,7 @@ class CaseActionView(QueueWorkerMixin, View):
                 messages.error(request, error)
             else:
                 messages.success(request, message)
-            return redirect(request.POST.get("next") or reverse("retention:queue"))
+            return redirect(safe_next(request, reverse("retention:queue")))
         risk.refresh_from_db()
         today = timezone.localdate()
         still_open = queue.open_cases(today=today).filter(pk=risk.pk).exists()
