@@ -11,15 +11,17 @@ WORKDIR /app
 
 # pg_dump, pg_restore and psql for `manage.py backup` and `restore`: Debian 12's are
 # version 15, as the db service in docker-compose.yml (pg_dump must not be older).
+# gettext: msgfmt, which compilemessages needs to turn locale/*.po into .mo files.
 RUN apt-get update \
-    && apt-get install -y --no-install-recommends postgresql-client \
+    && apt-get install -y --no-install-recommends postgresql-client gettext \
     && rm -rf /var/lib/apt/lists/*
 
 COPY requirements.txt .
 RUN pip install --no-cache-dir -r requirements.txt
 
 COPY . .
-RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput
+RUN DEBUG=0 SECRET_KEY=collectstatic-only python manage.py collectstatic --noinput \
+    && DEBUG=0 python manage.py compilemessages --ignore=.venv
 
 RUN useradd --uid 10001 --user-group --no-create-home --home-dir /app --shell /usr/sbin/nologin crm \
     && mkdir -p /app/var/backups \

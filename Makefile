@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 # Translations kept in locale/ (settings.LANGUAGES without English).
-LOCALES ?= de fr es nl
+LOCALES ?= de tr zh_Hant
 
 .PHONY: help .venv install install-dev run test bench lint format messages check-deploy backup clean
 
@@ -39,9 +39,9 @@ install-dev: $(VENV)/.installed-dev ## Install runtime + dev/test requirements i
 run: $(VENV)/.installed ## Run the app locally (migrate, demo data, Celery, runserver)
 	scripts/run-dev.sh
 
-test: $(VENV)/.installed-dev ## Check module boundaries, then run the tests against throwaway PostgreSQL + Redis
+test: $(VENV)/.installed-dev ## Check module boundaries, then compile the catalogues and run the tests against throwaway PostgreSQL + Redis
 	$(BIN)/lint-imports --no-cache
-	scripts/with-services.sh $(BIN)/pytest $(PYTEST_ARGS)
+	scripts/with-services.sh sh -c 'DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v 0 && exec "$$@"' sh $(BIN)/pytest $(PYTEST_ARGS)
 
 # The import bench runs on a database of its own (a million rows would change the pages').
 bench: $(VENV)/.installed-dev ## Run the benchmarks against throwaway PostgreSQL + Redis
@@ -58,7 +58,7 @@ format: $(VENV)/.installed-dev ## Reformat the code and apply safe ruff fixes
 # DEBUG=1 only so that the settings load without a SECRET_KEY.
 messages: $(VENV)/.installed ## Update and compile the translation catalogues (locale/)
 	mkdir -p $(foreach lang,$(LOCALES),locale/$(lang)/LC_MESSAGES)
-	DEBUG=1 $(BIN)/python manage.py makemessages -a --ignore=.venv --ignore=staticfiles --ignore=var
+	DEBUG=1 $(BIN)/python manage.py makemessages $(foreach lang,$(LOCALES),-l $(lang)) --ignore=.venv --ignore=staticfiles --ignore=var
 	DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv
 
 check-deploy: $(VENV)/.installed ## Run Django's deployment checks with production settings

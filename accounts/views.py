@@ -13,13 +13,14 @@ from django.utils.decorators import method_decorator
 from django.utils.http import url_has_allowed_host_and_scheme, urlencode
 from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
+from django.views import i18n as i18n_views
 from django.views.decorators.http import require_GET, require_POST
 from django.views.generic import TemplateView
 from django_otp import login as otp_login
 
 from audit.log import record
 
-from . import passwords, two_factor
+from . import languages, passwords, two_factor
 from .forms import CodeForm, ConfirmDeviceForm, ResetRequestForm
 
 BACKUP_CODES_SESSION_KEY = "accounts_new_backup_codes"
@@ -190,3 +191,16 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         status = 422
     context = {"form": form, "next": _next_url(request, "")}
     return render(request, "accounts/two_factor_verify.html", context, status=status)
+
+
+# --- Language ----------------------------------------------------------------------
+
+
+def language_set(request: HttpRequest) -> HttpResponse:
+    """Django's set_language (the cookie, the redirect to `next`), and for a signed-in
+    user the choice kept with their account, so their next login starts in it."""
+    response = i18n_views.set_language(request)
+    language = request.POST.get("language", "")
+    if request.method == "POST" and request.user.is_authenticated and languages.supported(language):
+        languages.user_language_set(user=request.user, language=language, request=request)
+    return response

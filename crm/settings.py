@@ -13,6 +13,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import environ
+from babel.numbers import is_currency
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
@@ -82,6 +83,8 @@ MIDDLEWARE = [
     "customers.params.IdsInPathMiddleware",  # an id past bigint in the address: 404
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # After LocaleMiddleware (browser, cookie) and the user: the language they chose wins.
+    "accounts.languages.UserLanguageMiddleware",
     "django_otp.middleware.OTPMiddleware",  # request.user.is_verified()
     "accounts.middleware.TwoFactorMiddleware",  # the code after the password (accounts/)
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -217,15 +220,34 @@ SPECTACULAR_SETTINGS = {
 WEBHOOK_TOLERANCE_SECONDS = env.int("WEBHOOK_TOLERANCE_SECONDS", default=300)
 
 # --- Internationalisation ---------------------------------------------------
+# LANGUAGE_CODE: the staff pages' language when neither the user's choice nor the
+# browser's names one of LANGUAGES, and the language of texts written without one (the
+# shipped surveys' originals). French, Spanish and Dutch were dropped: their pages and
+# emails were never complete (issue 18).
 LANGUAGE_CODE = "en"
 LANGUAGES = [
     ("en", _("English")),
     ("de", _("German")),
-    ("fr", _("French")),
-    ("es", _("Spanish")),
-    ("nl", _("Dutch")),
+    ("tr", _("Turkish")),
+    ("zh-hant", _("Traditional Chinese")),  # catalogue: locale/zh_Hant
 ]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# Customer pages and emails speak the customer's preferred language, else this one, else
+# English (customers/languages.py).
+BUSINESS_LANGUAGE = env.str("BUSINESS_LANGUAGE", default="en").strip().lower()
+if BUSINESS_LANGUAGE not in {code for code, _name in LANGUAGES}:
+    raise ImproperlyConfigured(
+        f"BUSINESS_LANGUAGE={BUSINESS_LANGUAGE!r} is not one of {[c for c, _n in LANGUAGES]}."
+    )
+# Money is shown in this currency (ISO 4217 code) with the symbol and separators of the
+# reader's language (customers/money.py).
+BUSINESS_CURRENCY = env.str("BUSINESS_CURRENCY", default="EUR").strip().upper()
+if not is_currency(BUSINESS_CURRENCY):
+    raise ImproperlyConfigured(f"BUSINESS_CURRENCY={BUSINESS_CURRENCY!r} is not an ISO code.")
+# One date style per language (crm/formats/<locale>/formats.py), Django's own formats for
+# the rest. No USE_THOUSAND_SEPARATOR: it would also group ids in links and form values
+# ("/customers/1,234/"); displayed counts use `intcomma`, which follows the language.
+FORMAT_MODULE_PATH = ["crm.formats"]
 TIME_ZONE = env.str("TIME_ZONE", default="UTC")
 USE_I18N = True
 USE_TZ = True

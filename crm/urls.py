@@ -2,6 +2,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from accounts.views import language_set
 from customers.views import healthz, livez
 from dashboard.views import DashboardView
 from retention.onboarding.views import onboarding_public
@@ -14,7 +15,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),  # own account, password reset, two-factor
-    path("i18n/", include("django.conf.urls.i18n")),
+    # Django's set_language, which also keeps a signed-in user's choice (accounts/).
+    path("i18n/setlang/", language_set, name="set_language"),
     path("customers/", include("customers.urls")),
     path("retention/", include("retention.urls")),
     path("surveys/", include("surveys.urls")),

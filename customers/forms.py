@@ -7,7 +7,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from . import access
+from . import access, languages
 from .models import Company, Customer, ImportJob, Interaction
 from .services import tags_from_names
 
@@ -77,6 +77,7 @@ class CustomerForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.user = user
         self.fields["owner"].queryset = staff_users()
+        self.fields["preferred_language"].choices = languages.preferred_language_choices()
         if self.instance.pk:
             self.fields["company_name"].initial = (
                 self.instance.company.name if self.instance.company_id else ""

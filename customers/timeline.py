@@ -18,6 +18,7 @@ from django.utils.dateparse import parse_datetime
 from django.utils.translation import gettext_lazy as _
 
 from .models import Customer, Interaction
+from .money import format_money
 from .params import parse_id
 
 
@@ -158,7 +159,7 @@ def interaction_entry(interaction: Interaction) -> TimelineEntry:
     if interaction.direction:
         details.append(str(interaction.get_direction_display()))
     if interaction.amount is not None:
-        details.append(_("Amount: %(amount)s") % {"amount": interaction.amount})
+        details.append(_("Amount: %(amount)s") % {"amount": format_money(interaction.amount)})
     if interaction.sentiment:
         details.append(str(interaction.get_sentiment_display()))
     return TimelineEntry(

@@ -14,6 +14,7 @@ from django.http import HttpResponse
 from django.utils import formats
 
 from customers.exporting import BOM, neutralise_cell
+from customers.money import format_money
 
 # Colours that mean something wherever they appear: good news green, bad news red.
 COLOURS = {"good": "#198754", "bad": "#dc3545", "middle": "#fd7e14", "neutral": "#0d6efd"}
@@ -91,13 +92,13 @@ class Table:
 
 def shown(value, unit: str = "") -> str:
     """A figure as the page shows it: grouped thousands, one decimal for rates and
-    shares, two for money; "—" for none."""
+    shares; money (every Decimal here) in the business's currency; "—" for none."""
     if value is None:
         return "—"
     if isinstance(value, float):
         text = formats.number_format(round(value, 1), decimal_pos=1, use_l10n=True)
     elif isinstance(value, Decimal):
-        text = formats.number_format(value, decimal_pos=2, use_l10n=True, force_grouping=True)
+        text = format_money(value)
     elif isinstance(value, int) and not isinstance(value, bool):
         text = formats.number_format(value, use_l10n=True, force_grouping=True)
     else:

@@ -20,6 +20,13 @@ PY=.venv/bin/python
 
 say() { printf 'run-dev: %s\n' "$*" >&2; }
 
+# The translations (locale/*.po into the .mo files Django reads; .mo files are not kept
+# in git). msgfmt comes with gettext (apt-get install gettext).
+if command -v msgfmt >/dev/null 2>&1; then
+    "$PY" manage.py compilemessages --ignore=.venv -v 0
+else
+    say "gettext (msgfmt) is not installed: pages stay in English (apt-get install gettext)"
+fi
 "$PY" manage.py migrate --noinput
 if [[ "${SKIP_SEED:-0}" == "1" ]]; then
     say "SKIP_SEED=1: not loading demo data"

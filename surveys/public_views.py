@@ -14,6 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
+from customers.languages import in_language, language_for_texts
 from customers.links import BadLink, bad_link_response
 
 from . import ratelimit
@@ -82,33 +83,38 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
         invitation = find_invitation(token)
     except BadLink as error:
         return bad_link_response(request, error)
-    language = invitation.customer.preferred_language or settings.LANGUAGE_CODE
+    language = language_for_texts(invitation.customer, invitation.survey.text_languages())
     with translation.override(language):
-        if invitation.used_at is not None:
-            return _thanks(request, invitation, language)
-        questions = list(
-            invitation.survey.questions.prefetch_related(
-                Prefetch("choices", queryset=Choice.objects.order_by("position", "id"))
-            )
+        return in_language(_answer(request, invitation, language), language)
+
+
+def _answer(request: HttpRequest, invitation: SurveyInvitation, language: str) -> HttpResponse:
+    """The page itself, in the language already active (answer_view chose it)."""
+    if invitation.used_at is not None:
+        return _thanks(request, invitation, language)
+    questions = list(
+        invitation.survey.questions.prefetch_related(
+            Prefetch("choices", queryset=Choice.objects.order_by("position", "id"))
         )
-        if request.method == "POST":
-            form = AnswerForm(request.POST, questions=questions, language=language)
-            if form.is_valid():
-                try:
-                    response_submit(
-                        invitation=invitation, answers=form.answers(), language=language
-                    )
-                except AlreadyAnswered:
-                    return _thanks(request, invitation, language)
-                except BadLink as error:
-                    return bad_link_response(request, error)
-                return redirect(f"{request.path}?done=1")
-            status = 422
-        else:
-            form = AnswerForm(questions=questions, language=language)
-            status = 200
-        context = _context(invitation, language, form=form, fields=form.fields_by_question())
-        return render(request, "surveys/public/answer.html", context, status=status)
+    )
+    if request.method == "POST":
+        form = AnswerForm(request.POST, questions=questions, language=language)
+        if form.is_valid():
+            try:
+                response_submit(
+                    invitation=invitation, answers=form.answers(), language=language
+                )
+            except AlreadyAnswered:
+                return _thanks(request, invitation, language)
+            except BadLink as error:
+                return bad_link_response(request, error)
+            return redirect(f"{request.path}?done=1")
+        status = 422
+    else:
+        form = AnswerForm(questions=questions, language=language)
+        status = 200
+    context = _context(invitation, language, form=form, fields=form.fields_by_question())
+    return render(request, "surveys/public/answer.html", context, status=status)
 
 
 def _thanks(request: HttpRequest, invitation: SurveyInvitation, language: str) -> HttpResponse:

@@ -81,7 +81,12 @@ class CustomerWriteSerializer(serializers.Serializer):
     address = serializers.CharField(required=False, allow_blank=True)
     city = serializers.CharField(max_length=100, required=False, allow_blank=True)
     country = serializers.CharField(max_length=100, required=False, allow_blank=True)
-    preferred_language = serializers.ChoiceField(choices=settings.LANGUAGES, required=False)
+    preferred_language = serializers.ChoiceField(
+        choices=settings.LANGUAGES,
+        required=False,
+        allow_blank=True,
+        help_text='Empty: the business\'s language (BUSINESS_LANGUAGE).',
+    )
     owner = serializers.IntegerField(
         required=False,
         allow_null=True,

@@ -225,7 +225,14 @@ class DemoSeeder:
         first, last = fake.first_name(), fake.last_name()
         name = f"{first} {last}"
         phone = fake.phone_number().split("x")[0].strip()
-        email = self.make_email(first, last, company, language)
+        if language == "zh-hant":
+            # Family name first, no space (陳麗玲); the address from a romanised name.
+            name = f"{last}{first}"
+            email = self.make_email(
+                fake.first_romanized_name(), fake.last_romanized_name(), company, language
+            )
+        else:
+            email = self.make_email(first, last, company, language)
 
         status = weighted(rng, STATUS_WEIGHTS)
         plan, value, since, renewal, churned_on, churn_reason = (

@@ -40,19 +40,18 @@ OWNER_WEIGHTS = {"manager": 36, "sam": 28, "robin": 26, None: 10}
 LOCALES = {
     "en": [("en_GB", "United Kingdom"), ("en_US", "United States")],
     "de": [("de_DE", "Germany"), ("de_AT", "Austria"), ("de_CH", "Switzerland")],
-    "fr": [("fr_FR", "France"), ("fr_CH", "Switzerland")],
-    "es": [("es_ES", "Spain"), ("es_MX", "Mexico")],
-    "nl": [("nl_NL", "Netherlands"), ("nl_BE", "Belgium")],
+    "tr": [("tr_TR", "Turkey")],
+    "zh-hant": [("zh_TW", "Taiwan")],
 }
-LANGUAGE_WEIGHTS = {"en": 45, "de": 22, "fr": 14, "es": 10, "nl": 9}
+# settings.LANGUAGES: the languages the app speaks completely (issue 18).
+LANGUAGE_WEIGHTS = {"en": 45, "de": 25, "tr": 16, "zh-hant": 14}
 FREE_MAIL = {
     "en": ["gmail.com", "outlook.com", "yahoo.co.uk", "icloud.com"],
     "de": ["gmail.com", "web.de", "gmx.de", "t-online.de"],
-    "fr": ["gmail.com", "orange.fr", "free.fr", "laposte.net"],
-    "es": ["gmail.com", "hotmail.es", "yahoo.es", "telefonica.net"],
-    "nl": ["gmail.com", "ziggo.nl", "kpnmail.nl", "hotmail.nl"],
+    "tr": ["gmail.com", "hotmail.com", "yandex.com.tr", "outlook.com.tr"],
+    "zh-hant": ["gmail.com", "yahoo.com.tw", "hotmail.com", "hinet.net"],
 }
-TLDS = {"en": "co.uk", "de": "de", "fr": "fr", "es": "es", "nl": "nl"}
+TLDS = {"en": "co.uk", "de": "de", "tr": "com.tr", "zh-hant": "com.tw"}
 INDUSTRIES = [
     "Retail",
     "Wholesale",

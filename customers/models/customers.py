@@ -99,8 +99,14 @@ class Customer(models.Model):
     address = models.TextField(_("address"), blank=True)
     city = models.CharField(_("city"), max_length=100, blank=True)
     country = models.CharField(_("country"), max_length=100, blank=True)
+    # Empty: the business's language (BUSINESS_LANGUAGE); see customers/languages.py.
     preferred_language = models.CharField(
-        _("preferred language"), max_length=10, choices=settings.LANGUAGES, default="en"
+        _("preferred language"),
+        max_length=10,
+        choices=settings.LANGUAGES,
+        blank=True,
+        default="",
+        help_text=_("Empty: the business's language."),
     )
     owner = models.ForeignKey(
         settings.AUTH_USER_MODEL,

@@ -10,10 +10,11 @@ anniversaries.py and nightly.py.
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext_lazy as _
 
 from customers.models import Customer
+from customers.money import format_money
 
 
 class LoyaltySettings(models.Model):
@@ -262,8 +263,8 @@ class Reward(models.Model):
         if self.value is None:
             return ""
         if self.kind == self.Kind.PERCENT_OFF:
-            return f"{self.value.normalize():f} %"
-        return f"{self.value:.2f}"
+            return f"{formats.number_format(self.value.normalize(), use_l10n=True)} %"
+        return format_money(self.value)
 
 
 class Coupon(models.Model):

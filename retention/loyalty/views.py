@@ -19,6 +19,7 @@ from django.views import View
 
 from customers import access
 from customers.forms import InteractionForm, staff_users
+from customers.languages import customer_language, in_language
 from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 from customers.params import parse_id, safe_next
@@ -337,8 +338,9 @@ class LoyaltyCardView(View):
         customer = Customer.objects.filter(pk=customer_id, archived_at__isnull=True).first()
         if customer is None:
             return bad_link_response(request, BadLink())
-        with translation.override(customer.preferred_language):
-            return super().dispatch(request, customer, token)
+        language = customer_language(customer)
+        with translation.override(language):
+            return in_language(super().dispatch(request, customer, token), language)
 
     def get(self, request: HttpRequest, customer: Customer, token: str) -> HttpResponse:
         return self._render(request, customer, RedeemForm())

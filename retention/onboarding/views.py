@@ -18,6 +18,7 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access, links
+from customers.languages import customer_language, in_language
 from customers.forms import staff_users
 from customers.models import Customer
 from customers.params import parse_id
@@ -288,7 +289,8 @@ def onboarding_public(request: HttpRequest, token: str) -> HttpResponse:
     customer = Customer.objects.filter(pk=customer_id, archived_at__isnull=True).first()
     if customer is None:
         return links.bad_link_response(request, links.BadLink())
-    with translation.override(customer.preferred_language or settings.LANGUAGE_CODE):
+    language = customer_language(customer)
+    with translation.override(language):
         checklist = checklists.latest_checklist(customer)
         if request.method == "POST":
             step = None
@@ -309,4 +311,4 @@ def onboarding_public(request: HttpRequest, token: str) -> HttpResponse:
             "today": timezone.localdate(),
             "just_done": next((s for s in steps if str(s.pk) == done), None),
         }
-        return render(request, "public/onboarding.html", context)
+        return in_language(render(request, "public/onboarding.html", context), language)

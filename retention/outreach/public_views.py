@@ -16,6 +16,7 @@ from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
+from customers.languages import customer_language, in_language
 from customers.links import BadLink, bad_link_response, read_token
 from customers.models import Customer
 
@@ -49,14 +50,15 @@ class UnsubscribeView(View):
         if done:
             followups.customer_unsubscribe(customer=customer, source=EmailUnsubscribe.Source.LINK)
         already = not done and EmailUnsubscribe.objects.filter(customer=customer).exists()
-        with translation.override(customer.preferred_language):
+        language = customer_language(customer)
+        with translation.override(language):
             context = {
                 "business_name": settings.BUSINESS_NAME,
                 "done": done,
                 "already": already,
-                "language": customer.preferred_language,
+                "language": language,
             }
-            return render(request, "public/unsubscribe.html", context)
+            return in_language(render(request, "public/unsubscribe.html", context), language)
 
 
 @method_decorator(csrf_exempt, name="dispatch")

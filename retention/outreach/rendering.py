@@ -18,6 +18,8 @@ from django.utils import translation
 from django.utils.html import escape
 
 from accounts import passwords
+from customers.languages import FALLBACK_LANGUAGE as FALLBACK
+from customers.languages import language_for_texts
 from customers.links import make_token
 from customers.models import Customer
 
@@ -27,7 +29,7 @@ from .models import EmailTemplateTranslation, OutgoingEmail
 PLACEHOLDER = re.compile(r"\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}")
 # Control characters (CR, LF, tab, NUL...) and Unicode line separators.
 LINE_BREAKS = re.compile(r"[\x00-\x1f\x7f\u2028\u2029\x85]+")
-FALLBACK_LANGUAGE = "en"
+FALLBACK_LANGUAGE = FALLBACK  # every template has an English version (forms.py)
 
 
 @dataclass(frozen=True)
@@ -52,15 +54,15 @@ def unknown_placeholders(*texts: str) -> set[str]:
 
 
 def pick_translation(
-    translations: Iterable[EmailTemplateTranslation], language: str
+    translations: Iterable[EmailTemplateTranslation], customer: Customer
 ) -> EmailTemplateTranslation | None:
-    """The customer's language, else English, else whichever exists."""
+    """The version in the customer's language, else the business's, else English
+    (customers/languages.py), else whichever exists."""
     by_language = {t.language: t for t in translations}
-    return (
-        by_language.get(language)
-        or by_language.get(FALLBACK_LANGUAGE)
-        or next(iter(by_language.values()), None)
-    )
+    if not by_language:
+        return None
+    language = language_for_texts(customer, set(by_language))
+    return by_language.get(language) or next(iter(by_language.values()))
 
 
 def placeholder_values(customer: Customer, names: set[str]) -> dict[str, str]:

@@ -156,9 +156,7 @@ def render(
         return rendering.render_staff_notice(email)
     if email.kind == OutgoingEmail.Kind.PASSWORD_RESET:
         return rendering.render_password_reset(email)
-    row = rendering.pick_translation(
-        translations.get(email.template_id, []), email.customer.preferred_language
-    )
+    row = rendering.pick_translation(translations.get(email.template_id, []), email.customer)
     if row is None:
         raise ValueError(_("The template has no text in any language."))
     prepared = {} if prepared is None else prepared

@@ -17,16 +17,45 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from customers.languages import business_language
 from customers.models import Interaction
 from retention.loyalty import ledger, nightly, redemption
 from retention.loyalty.models import Coupon, LoyaltySettings, PointsEntry, Reward
 
 CATALOGUE = [
-    ("10 % off your next order", Reward.Kind.PERCENT_OFF, Decimal("10"), 300),
-    ("25 off your next invoice", Reward.Kind.AMOUNT_OFF, Decimal("25"), 500),
-    ("Free shipping", Reward.Kind.FREE_SHIPPING, None, 150),
-    ("One month free", Reward.Kind.FREE_MONTH, None, 1500),
+    (Reward.Kind.PERCENT_OFF, Decimal("10"), 300),
+    (Reward.Kind.AMOUNT_OFF, Decimal("25"), 500),
+    (Reward.Kind.FREE_SHIPPING, None, 150),
+    (Reward.Kind.FREE_MONTH, None, 1500),
 ]
+# A reward's name is the business's own text (customers read it on the loyalty card), so
+# the demo writes it once, in the business's language (BUSINESS_LANGUAGE).
+REWARD_NAMES = {
+    "en": [
+        "10 % off your next order",
+        "25 off your next invoice",
+        "Free shipping",
+        "One month free",
+    ],
+    "de": [
+        "10 % Rabatt auf Ihre nächste Bestellung",
+        "25 Rabatt auf Ihre nächste Rechnung",
+        "Kostenloser Versand",
+        "Ein Monat gratis",
+    ],
+    "tr": [
+        "Bir sonraki siparişinizde %10 indirim",
+        "Bir sonraki faturanızda 25 indirim",
+        "Ücretsiz kargo",
+        "Bir ay ücretsiz",
+    ],
+    "zh-hant": [
+        "下次訂購享九折",
+        "下一期帳單折抵25",
+        "免運費",
+        "免費使用一個月",
+    ],
+}
 # After each purchase, the chance the customer spends points on a reward they can afford.
 REDEEMS = 0.08
 MAX_COUPONS = 4
@@ -46,9 +75,10 @@ class Command(BaseCommand):
             rules = LoyaltySettings.load()
             rules.purchases_since = timezone.localdate() - timedelta(days=365)
             rules.save()
+            names = REWARD_NAMES[business_language()]
             Reward.objects.bulk_create(
                 Reward(name=name, kind=kind, value=value, points_price=price)
-                for name, kind, value, price in CATALOGUE
+                for name, (kind, value, price) in zip(names, CATALOGUE, strict=True)
             )
         outcome = nightly.nightly()
         if first_run:

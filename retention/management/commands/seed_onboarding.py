@@ -18,6 +18,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django.utils import timezone
 
+from customers.languages import business_language
 from customers.models import Customer
 from retention.onboarding import checklists
 from retention.onboarding.events import onboarding_completed
@@ -29,19 +30,90 @@ from retention.onboarding.models import (
     ChecklistTemplateStep,
 )
 
-# (title, description, done by, due after days, required)
+# (done by, due after days, required); the texts below, in the same order. A checklist is
+# the business's own text (customers read it on their onboarding page), so the demo
+# writes it once, in the business's language (BUSINESS_LANGUAGE).
 STANDARD_STEPS = [
-    ("Welcome call", "Introduce the account manager and agree goals.", Actor.STAFF, 2, True),
-    ("Complete your profile", "Company details, billing contact.", Actor.CUSTOMER, 5, True),
-    ("Import your data", "Upload your existing records (CSV).", Actor.CUSTOMER, 10, True),
-    ("First training session", "One hour online, up to five people.", Actor.STAFF, 14, True),
-    ("Invite your team", "Add your colleagues as users.", Actor.CUSTOMER, 21, False),
-    ("30-day check-in", "Review goals and first results.", Actor.STAFF, 30, True),
+    (Actor.STAFF, 2, True),
+    (Actor.CUSTOMER, 5, True),
+    (Actor.CUSTOMER, 10, True),
+    (Actor.STAFF, 14, True),
+    (Actor.CUSTOMER, 21, False),
+    (Actor.STAFF, 30, True),
 ]
 ENTERPRISE_EXTRA = [
-    ("Security review", "Answer the security questionnaire.", Actor.STAFF, 7, True),
-    ("Single sign-on set-up", "Connect your identity provider.", Actor.CUSTOMER, 18, True),
+    (Actor.STAFF, 7, True),
+    (Actor.CUSTOMER, 18, True),
 ]
+# language -> (standard name, enterprise name, [(title, description)] for the
+# standard steps then the enterprise extras)
+TEXTS = {
+    "en": (
+        "Standard onboarding",
+        "Enterprise onboarding",
+        [
+            ("Welcome call", "Introduce the account manager and agree goals."),
+            ("Complete your profile", "Company details, billing contact."),
+            ("Import your data", "Upload your existing records (CSV)."),
+            ("First training session", "One hour online, up to five people."),
+            ("Invite your team", "Add your colleagues as users."),
+            ("30-day check-in", "Review goals and first results."),
+            ("Security review", "Answer the security questionnaire."),
+            ("Single sign-on set-up", "Connect your identity provider."),
+        ],
+    ),
+    "de": (
+        "Standard-Onboarding",
+        "Enterprise-Onboarding",
+        [
+            ("Begrüßungsgespräch", "Ansprechpartner vorstellen und Ziele vereinbaren."),
+            ("Profil vervollständigen", "Firmendaten und Ansprechpartner für die Rechnung."),
+            ("Daten importieren", "Laden Sie Ihre bestehenden Datensätze hoch (CSV)."),
+            ("Erste Schulung", "Eine Stunde online, für bis zu fünf Personen."),
+            ("Team einladen", "Legen Sie Ihre Kolleginnen und Kollegen als Benutzer an."),
+            ("Gespräch nach 30 Tagen", "Ziele und erste Ergebnisse besprechen."),
+            ("Sicherheitsprüfung", "Den Fragebogen zur IT-Sicherheit beantworten."),
+            ("Single Sign-on einrichten", "Ihren Identitätsanbieter anbinden."),
+        ],
+    ),
+    "tr": (
+        "Standart başlangıç",
+        "Kurumsal başlangıç",
+        [
+            ("Tanışma görüşmesi", "Müşteri temsilcisini tanıtın ve hedefleri belirleyin."),
+            ("Profilinizi tamamlayın", "Şirket bilgileri ve fatura iletişim kişisi."),
+            ("Verilerinizi aktarın", "Mevcut kayıtlarınızı yükleyin (CSV)."),
+            ("İlk eğitim oturumu", "Bir saat, çevrim içi, en fazla beş kişi."),
+            ("Ekibinizi davet edin", "İş arkadaşlarınızı kullanıcı olarak ekleyin."),
+            ("30. gün değerlendirmesi", "Hedefleri ve ilk sonuçları birlikte gözden geçirin."),
+            ("Güvenlik incelemesi", "Güvenlik anketini yanıtlayın."),
+            ("Tek oturum açma kurulumu", "Kimlik sağlayıcınızı bağlayın."),
+        ],
+    ),
+    "zh-hant": (
+        "標準導入流程",
+        "企業導入流程",
+        [
+            ("歡迎通話", "介紹專屬客戶經理，並確認目標。"),
+            ("完成您的資料", "公司資料與帳務聯絡人。"),
+            ("匯入您的資料", "上傳您現有的紀錄（CSV）。"),
+            ("第一次教育訓練", "線上一小時，最多五人參加。"),
+            ("邀請您的團隊", "將您的同事加入為使用者。"),
+            ("30 天回顧", "檢視目標與初步成果。"),
+            ("資安審查", "填寫資訊安全問卷。"),
+            ("設定單一登入", "連接您的身分識別服務。"),
+        ],
+    ),
+}
+
+
+def _steps(language: str, enterprise: bool) -> list[tuple]:
+    """(title, description, done by, due after days, required) per step, in `language`."""
+    shape = STANDARD_STEPS + (ENTERPRISE_EXTRA if enterprise else [])
+    texts = TEXTS[language][2]
+    return [(*texts[index], *step) for index, step in enumerate(shape)]
+
+
 # The last year's new customers onboarded: most finish, some late, a few give up.
 HISTORY_DAYS = 400
 GAVE_UP = 0.08
@@ -64,11 +136,13 @@ class Command(BaseCommand):
         self.rng = random.Random(seed)  # noqa: S311 (demo data, not secrets)
         self.today = timezone.localdate()
         self.now = timezone.now()
+        language = business_language()
+        standard_name, enterprise_name, _texts = TEXTS[language]
         standard = self.make_template(
-            "Standard onboarding", STANDARD_STEPS, plan="", is_default=True
+            standard_name, _steps(language, enterprise=False), plan="", is_default=True
         )
         enterprise = self.make_template(
-            "Enterprise onboarding", STANDARD_STEPS + ENTERPRISE_EXTRA, plan="Enterprise"
+            enterprise_name, _steps(language, enterprise=True), plan="Enterprise"
         )
         self.templates = [standard, enterprise]
         running = self.running_checklists()
