@@ -13,7 +13,7 @@ import django_filters
 from django import forms
 from django.core.exceptions import ValidationError
 from django.db.models import Q, QuerySet
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
@@ -247,9 +247,10 @@ class CustomerFilter(django_filters.FilterSet):
 
     def _chip_label(self, name: str, value) -> str:
         if name == "customer_on":
-            return _("A customer on %(day)s") % {"day": value.isoformat()}
+            return _("A customer on %(day)s") % {"day": formats.date_format(value)}
         if name == "cohort":
-            return _("First a customer in %(month)s") % {"month": f"{value[0]:%Y-%m}"}
+            month = formats.date_format(value[0], "YEAR_MONTH_FORMAT")
+            return _("First a customer in %(month)s") % {"month": month}
         label = self.filters[name].label
         reasons = dict(
             MembershipSpell.StartReason.choices

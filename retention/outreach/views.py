@@ -14,7 +14,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 from django.views import View
 
@@ -346,7 +346,7 @@ class SendFollowUpView(StaffRequiredMixin, View):
                     messages.success(
                         request,
                         _("Follow-up queued; quiet hours: it goes out at %(time)s.")
-                        % {"time": when.strftime("%H:%M")},
+                        % {"time": formats.time_format(when, "TIME_FORMAT")},
                     )
                 else:
                     messages.success(
