@@ -20,10 +20,19 @@ def supported(language: str) -> str:
     return language if language in {code for code, _name in settings.LANGUAGES} else ""
 
 
-def user_language(user) -> str:
+def user_language(user) -> str:  # a user or their id
     """The language the user chose, "" if none."""
     preferences = Preferences.objects.filter(user=user).only("language").first()
     return supported(preferences.language) if preferences else ""
+
+
+def language_of(user) -> str:
+    """The same, read from `user.preferences` (no query when selected with the user:
+    select_related("recipient_user__preferences") in a batch of emails)."""
+    try:
+        return supported(user.preferences.language)
+    except Preferences.DoesNotExist:
+        return ""
 
 
 def user_language_set(*, user, language: str, request: HttpRequest | None = None) -> None:

@@ -31,7 +31,7 @@ from django.utils.http import urlsafe_base64_encode
 
 from audit import log as audit_log
 
-from . import events
+from . import events, languages
 
 HOUR = 3600
 ResetSender = Callable[..., None]
@@ -96,7 +96,9 @@ def queue_reset_emails(email: str, *, language: str = "") -> int:
     queued = 0
     with transaction.atomic():
         for user in accounts_for(email):
-            _reset_sender(user=user, language=language)
+            # The language the user chose for the app, else the one of the page they
+            # asked on (a stranger to the account cannot pick the email's language).
+            _reset_sender(user=user, language=languages.user_language(user) or language)
             queued += 1
     return queued
 

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .models import Backup
 
@@ -31,7 +32,11 @@ class BackupHealth:
         if self.last_success is None:
             return _("No backup has succeeded yet.")
         when = date_format(timezone.localtime(self.last_success.finished_at), "DATETIME_FORMAT")
-        return _("No backup has succeeded for more than %(days)d days (last: %(when)s).") % {
+        return ngettext(
+            "No backup has succeeded for more than %(days)d day (last: %(when)s).",
+            "No backup has succeeded for more than %(days)d days (last: %(when)s).",
+            STALE_AFTER.days,
+        ) % {
             "days": STALE_AFTER.days,
             "when": when,
         }

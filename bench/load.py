@@ -78,11 +78,11 @@ INDUSTRIES = ["Retail", "Wholesale", "Hospitality", "Manufacturing", "Logistics"
 CITIES = {
     "en": ("United Kingdom", ["London", "Leeds", "Bristol", "Glasgow", "Manchester"]),
     "de": ("Germany", ["Berlin", "Hamburg", "München", "Köln", "Leipzig"]),
-    "fr": ("France", ["Paris", "Lyon", "Lille", "Nantes", "Bordeaux"]),
-    "es": ("Spain", ["Madrid", "Barcelona", "Valencia", "Sevilla", "Bilbao"]),
-    "nl": ("Netherlands", ["Amsterdam", "Utrecht", "Rotterdam", "Eindhoven", "Groningen"]),
+    "tr": ("Turkey", ["İstanbul", "Ankara", "İzmir", "Bursa", "Antalya"]),
+    "zh-hant": ("Taiwan", ["臺北", "新北", "臺中", "高雄", "桃園"]),
 }
-LANGUAGES = ["en"] * 45 + ["de"] * 22 + ["fr"] * 14 + ["es"] * 10 + ["nl"] * 9
+# settings.LANGUAGES (issue 18), in the demo data's proportions (customers/demo/vocabulary.py).
+LANGUAGES = ["en"] * 45 + ["de"] * 25 + ["tr"] * 16 + ["zh-hant"] * 14
 STATUSES = ["active"] * 62 + ["lead"] * 8 + ["onboarding"] * 8 + ["at_risk"] * 10 + ["churned"] * 12
 PLANS = [("Starter", 29, 79)] * 40 + [("Growth", 99, 249)] * 32 + [("Pro", 299, 699)] * 20
 PLANS += [("Enterprise", 1200, 6000)] * 8

@@ -25,8 +25,8 @@ VERSIONS = {
            "Your {{ plan }} plan renews on {{ renewal_date }}.\n\n{{ signature }}"),
     "de": ("Wir vermissen Sie, {{ first_name }}", "Hallo {{ first_name }},\n\nIhr Tarif "
            "{{ plan }} verlängert sich am {{ renewal_date }}.\n\n{{ signature }}"),
-    "fr": ("Vous nous manquez, {{ first_name }}", "Bonjour {{ first_name }},\n\nVotre offre "
-           "{{ plan }} se renouvelle le {{ renewal_date }}.\n\n{{ signature }}"),
+    "tr": ("Sizi özledik, {{ first_name }}", "Merhaba {{ first_name }},\n\n{{ plan }} "
+           "paketiniz şu tarihte yenileniyor: {{ renewal_date }}.\n\n{{ signature }}"),
 }  # fmt: skip
 
 
@@ -68,7 +68,7 @@ def _customers(log) -> list[tuple[int, str]]:
     missing = COUNT - reachable.count()
     if missing > 0:
         log(f"Creating {missing:,} consenting customers for the outbox bench ...")
-        languages = ["en", "de", "fr", "es", "nl"]
+        languages = ["en", "de", "tr", "zh-hant"]
         Customer.objects.bulk_create(
             [
                 Customer(

@@ -34,7 +34,7 @@ def preferred_language_choices() -> list[tuple[str, str]]:
 
 def customer_languages(customer) -> list[str]:
     """The languages to try, best first, for a text that exists in some languages only
-    (a follow-up template, a survey): preferred, the business's, English."""
+    (a follow-up template's versions): preferred, the business's, English."""
     candidates = [offered(getattr(customer, "preferred_language", "")), business_language()]
     return list(dict.fromkeys(code for code in [*candidates, FALLBACK_LANGUAGE] if code))
 
@@ -57,3 +57,34 @@ def language_for_texts(customer, available: set[str]) -> str:
     own language when none is."""
     candidates = customer_languages(customer)
     return next((code for code in candidates if code in available), candidates[0])
+
+
+# Languages the app spoke once (French, Spanish, Dutch: dropped in issue 18, as their
+# pages were never complete). An imported "fr" means "no preference", not an error.
+DROPPED_LANGUAGES = ("fr", "es", "nl")
+REGIONAL = {
+    "en": ("en-gb", "en-us", "en-au", "en-ie", "en-ca", "en-nz", "en-in"),
+    "de": ("de-de", "de-at", "de-ch", "de-li", "de-lu"),
+    "tr": ("tr-tr", "tr-cy", "turkce"),
+    "zh-hant": (
+        "zh-tw", "zh-hk", "zh-mo", "zh-hant-tw", "zh-hant-hk", "zh-hant-mo",
+        "繁体中文", "正體中文", "中文（繁體）", "chinese (traditional)",
+    ),
+}  # fmt: skip
+
+
+def language_aliases() -> dict[str, str]:
+    """Lower-cased ways a file writes a language (codes with a region, "_" for "-", the
+    English and the native name) -> the stored code; a dropped language -> ""."""
+    aliases: dict[str, str] = {}
+    for code, _name in settings.LANGUAGES:
+        info = get_language_info(code)
+        for alias in (code, info["name"], info["name_local"], *REGIONAL.get(code, ())):
+            aliases.setdefault(alias.lower(), code)
+    for code in DROPPED_LANGUAGES:
+        info = get_language_info(code)
+        for alias in (code, info["name"], info["name_local"]):
+            aliases.setdefault(alias.lower(), "")
+    for alias, code in list(aliases.items()):
+        aliases.setdefault(alias.replace("-", "_"), code)
+    return aliases

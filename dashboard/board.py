@@ -8,6 +8,7 @@ from django.http import QueryDict
 from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from . import figures as figures_module
 from . import sections as build
@@ -61,7 +62,11 @@ class Board:
                 % {"day": date_format(figures.risk.computed_for, "DATE_FORMAT")}
             )
         parts.append(
-            _("The other figures: counted at %(when)s, at most %(minutes)s minutes ago.")
+            ngettext(
+                "The other figures: counted at %(when)s, at most %(minutes)s minute ago.",
+                "The other figures: counted at %(when)s, at most %(minutes)s minutes ago.",
+                figures_module.CACHE_SECONDS // 60,
+            )
             % {
                 "when": date_format(timezone.localtime(figures.computed_at), "TIME_FORMAT"),
                 "minutes": figures_module.CACHE_SECONDS // 60,

@@ -27,7 +27,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.crypto import salted_hmac
 
-from customers.languages import language_for_texts
+from customers.languages import customer_language
 from customers.links import make_token
 
 from .models import SurveyInvitation
@@ -126,7 +126,7 @@ def build(
 ) -> SurveyEmail:
     """The invitation (or its reminder) linking to `url`, in the customer's language."""
     customer = invitation.customer
-    language = language_for_texts(customer, invitation.survey.text_languages())
+    language = customer_language(customer)
     page_url, one_click_url = unsubscribe_urls(customer.pk)
     with translation.override(language):
         context = {

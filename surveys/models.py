@@ -28,12 +28,6 @@ class Translatable(models.Model):
         text = (self.translations.get(language) or {}).get(field, "")
         return text or getattr(self, field)
 
-    def text_languages(self) -> set[str]:
-        """The languages it has texts in: the original's (LANGUAGE_CODE) and every
-        translation's (customers.languages picks the customer's best of them)."""
-        translated = {code for code, texts in self.translations.items() if texts}
-        return {settings.LANGUAGE_CODE} | translated
-
 
 class SurveyQuerySet(models.QuerySet):
     def automatic(self, kind: str) -> "Survey | None":

@@ -14,7 +14,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_protect
 from django.views.decorators.http import require_http_methods
 
-from customers.languages import in_language, language_for_texts
+from customers.languages import customer_language, in_language
 from customers.links import BadLink, bad_link_response
 
 from . import ratelimit
@@ -83,7 +83,7 @@ def answer_view(request: HttpRequest, token: str) -> HttpResponse:
         invitation = find_invitation(token)
     except BadLink as error:
         return bad_link_response(request, error)
-    language = language_for_texts(invitation.customer, invitation.survey.text_languages())
+    language = customer_language(invitation.customer)
     with translation.override(language):
         return in_language(_answer(request, invitation, language), language)
 
@@ -101,9 +101,7 @@ def _answer(request: HttpRequest, invitation: SurveyInvitation, language: str) -
         form = AnswerForm(request.POST, questions=questions, language=language)
         if form.is_valid():
             try:
-                response_submit(
-                    invitation=invitation, answers=form.answers(), language=language
-                )
+                response_submit(invitation=invitation, answers=form.answers(), language=language)
             except AlreadyAnswered:
                 return _thanks(request, invitation, language)
             except BadLink as error:

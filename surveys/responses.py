@@ -5,6 +5,7 @@ from django.db import transaction
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
+from accounts.languages import user_language
 from customers.links import BadLink
 from retention.risk.models import Notification
 
@@ -85,8 +86,10 @@ def _notify_owner(response: SurveyResponse) -> None:
     category = nps.category(response.nps_score)
     if category == nps.PROMOTER or customer.owner_id is None:
         return
-    # The notice is for staff: written in the site's language, not the customer's.
-    with translation.override(settings.LANGUAGE_CODE):
+    # The notice is for staff: in the language the account manager chose, else the
+    # site's; not the customer's (it is stored, so written once, in theirs).
+    language = user_language(customer.owner_id) or settings.LANGUAGE_CODE
+    with translation.override(language):
         labels = {nps.PASSIVE: _("passive"), nps.DETRACTOR: _("detractor")}
         message = _("%(name)s answered %(score)s to “%(survey)s” (%(category)s).") % {
             "name": customer.name,

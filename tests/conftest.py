@@ -21,6 +21,18 @@ def _empty_cache():
     yield
 
 
+@pytest.fixture(autouse=True)
+def _no_language_left_over():
+    """Every test starts in the default language: a request's language (LocaleMiddleware,
+    a user's stored choice) stays active in the thread after the response, and code a test
+    then calls directly (an import, a task) would run in it."""
+    from django.utils import translation
+
+    translation.deactivate()
+    yield
+    translation.deactivate()
+
+
 @pytest.fixture
 def admin_user(db):
     return UserFactory(username="alice_admin", role=ADMIN, is_staff=True)

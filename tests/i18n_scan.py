@@ -196,9 +196,7 @@ def _literal_words(node: ast.AST | None) -> str | None:
     if isinstance(node, ast.Constant) and isinstance(node.value, str):
         return node.value if _is_words(node.value) else None
     if isinstance(node, ast.JoinedStr):
-        text = "".join(
-            v.value if isinstance(v, ast.Constant) else HOLE for v in node.values
-        )
+        text = "".join(v.value if isinstance(v, ast.Constant) else HOLE for v in node.values)
         return text if _is_words(text) else None
     if isinstance(node, ast.BinOp):  # "a" + "b", "%s" % x
         return _literal_words(node.left)
@@ -226,7 +224,9 @@ class _PythonScan(ast.NodeVisitor):
                     text = _literal_words(value.elts[-1])
                     if text:
                         self._report(statement, text)
-                elif isinstance(value, ast.Constant) and not _name(statement.targets[0]).startswith("_"):
+                elif isinstance(value, ast.Constant) and not _name(statement.targets[0]).startswith(
+                    "_"
+                ):
                     # No label: Django makes one from the member's name, in English only.
                     self._report(statement, f"{_name(statement.targets[0])} has no label")
             if is_meta and isinstance(statement, ast.Assign):

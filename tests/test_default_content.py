@@ -64,7 +64,12 @@ def test_every_starter_follow_up_is_written_in_the_four_languages():
     ("language", "template_name", "first_step", "first_reward"),
     [
         ("en", "Standard onboarding", "Welcome call", "10 % off your next order"),
-        ("de", "Standard-Onboarding", "Begrüßungsgespräch", "10 % Rabatt auf Ihre nächste Bestellung"),
+        (
+            "de",
+            "Standard-Onboarding",
+            "Begrüßungsgespräch",
+            "10 % Rabatt auf Ihre nächste Bestellung",
+        ),
         ("tr", "Standart başlangıç", "Tanışma görüşmesi", "Bir sonraki siparişinizde %10 indirim"),
         ("zh-hant", "標準導入流程", "歡迎通話", "下次訂購享九折"),
     ],

@@ -5,6 +5,8 @@ find what they must (a scan that finds nothing proves nothing), the last ones
 run them over the project.
 """
 
+import re
+
 import pytest
 
 from .i18n_scan import (
@@ -32,6 +34,7 @@ def scratch(tmp_path, monkeypatch):
     yield write
     for path in made:
         path.unlink()
+    folder.rmdir()
 
 
 def test_the_template_scan_finds_typed_text_and_visible_attributes(scratch):
@@ -39,10 +42,10 @@ def test_the_template_scan_finds_typed_text_and_visible_attributes(scratch):
     when it is scanned, then each text node and visible attribute is reported."""
     path = scratch(
         "bad.html",
-        '{% load i18n %}<h1>Customers</h1>\n'
+        "{% load i18n %}<h1>Customers</h1>\n"
         '<button title="Remove it" aria-label="Close">{% translate "Save" %}</button>\n'
         '<input type="submit" value="Send now"><img alt="Logo" src="x.png">\n'
-        '<p>{{ count }} answers</p>\n'
+        "<p>{{ count }} answers</p>\n"
         '<span{% if x %} class="a"{% endif %}>Open</span>\n',
     )
     texts = [finding.text for finding in unmarked_template_text(path)]
@@ -63,7 +66,7 @@ def test_the_template_scan_accepts_marked_text_symbols_and_the_brand(scratch):
     path = scratch(
         "good.html",
         '{% load i18n %}<title>CRM · {% translate "Customers" %}</title>\n'
-        '{% blocktranslate count n=items|length %}{{ n }} item{% plural %}{{ n }} items'
+        "{% blocktranslate count n=items|length %}{{ n }} item{% plural %}{{ n }} items"
         "{% endblocktranslate %}\n"
         "{# a note for developers #}{% comment %}Old layout{% endcomment %}\n"
         '<a href="/x" class="btn" title="{% translate "Open" %}">&times; {{ name }}</a>\n'
@@ -129,3 +132,20 @@ def test_no_python_module_holds_unmarked_user_strings():
     verbose names are all wrapped in a gettext call."""
     findings = [f for path in python_files() for f in unmarked_python_strings(path)]
     assert not findings, "Unmarked strings in Python:\n" + "\n".join(map(str, findings))
+
+
+def test_no_marked_string_counts_with_a_bracketed_plural():
+    """ "complaint(s)", "year(s)": where a number meets a noun the string is an
+    ngettext / {% blocktranslate count %} with both forms, which every language
+    can then inflect its own way."""
+    import polib
+
+    from .i18n_scan import ROOT as project
+
+    catalogue = polib.pofile(str(project / "locale" / "de" / "LC_MESSAGES" / "django.po"))
+    crude = [
+        f"{entry.occurrences[0][0] if entry.occurrences else '?'}: {entry.msgid[:70]!r}"
+        for entry in catalogue
+        if not entry.obsolete and re.search(r"[a-z]\((s|es)\)", entry.msgid)
+    ]
+    assert not crude, "\n".join(crude)

@@ -94,7 +94,8 @@ def test_a_valid_customers_file_creates_the_customers(manager):
 def test_blank_status_and_language_in_a_new_row_take_the_defaults(manager):
     job = imported(manager, "name,status,preferred_language\nAda,,\n")
     ada = Customer.objects.get()
-    assert (ada.status, ada.preferred_language) == (Customer.Status.LEAD, "en")
+    # No language: "" (the business's, BUSINESS_LANGUAGE), not a fixed "en".
+    assert (ada.status, ada.preferred_language) == (Customer.Status.LEAD, "")
     assert job.created_count == 1
 
 

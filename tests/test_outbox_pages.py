@@ -145,9 +145,9 @@ def test_a_manager_creates_a_template_in_two_languages(manager_client):
 @pytest.mark.parametrize(
     ("overrides", "error"),
     [
-        ({"translations-0-body_text": "Hi {{ frist_name }}"}, "Unknown placeholder(s): frist_name"),
+        ({"translations-0-body_text": "Hi {{ frist_name }}"}, "Unknown placeholder: frist_name"),
         ({"translations-0-subject": "Hi\r\nBcc: x@example.com"}, "A subject is one line"),
-        ({"translations-0-language": "fr"}, "An English version is required"),
+        ({"translations-0-language": "tr"}, "An English version is required"),
         ({"translations-1-language": "en"}, "Please correct the duplicate data for language"),
         ({"name": ""}, "This field is required"),
     ],

@@ -115,7 +115,7 @@ def test_a_row_shows_value_at_risk_probability_and_the_top_two_reasons(admin_cli
     html = response.content.decode()
     row = response.context["rows"][0]
     assert [flag["key"] for flag in row["flags"]] == ["complaints", "service_requests"]
-    assert "26.46</strong>/month" in html
+    assert "€26.46</strong>/month" in html
     assert ">54 %</span>" in html
     why = re.search(r'data-testid="why">(.*?)</td>', html).group(1)
     assert "Complaints or negative feedback <span" in why and "+23 pts" in why

@@ -296,4 +296,4 @@ def test_the_timeline_shows_a_refund_with_its_badge_and_minus(customer):
     refund = logged(customer, Kind.REFUND, "12.99")
     entry = interaction_entry(refund)
     assert (entry.kind, entry.kind_label, entry.badge) == ("refund", "Refund", "danger")
-    assert "Amount: -12.99" in entry.detail
+    assert "Amount: -€12.99" in entry.detail

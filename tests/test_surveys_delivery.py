@@ -51,8 +51,8 @@ def smtp_server(settings):
 def test_an_invitation_reaches_a_real_smtp_server_in_the_customers_language(
     smtp_server, client, settings
 ):
-    settings.BUSINESS_NAME = "Panadería Sol"
-    customer = CustomerFactory(email="lucia@example.es", preferred_language="es")
+    settings.BUSINESS_NAME = "Bäckerei Sonne"
+    customer = CustomerFactory(email="lucia@example.de", preferred_language="de")
     invitation = SurveyInvitation.objects.create(
         survey=Survey.objects.get(kind="exit"),
         customer=customer,
@@ -62,14 +62,14 @@ def test_an_invitation_reaches_a_real_smtp_server_in_the_customers_language(
     assert delivery.invitation_deliver(invitation.pk) is True
 
     [message] = smtp_server.messages
-    assert message["To"] == "lucia@example.es"
-    assert message["Subject"] == "Lamentamos que se vaya · Panadería Sol"
+    assert message["To"] == "lucia@example.de"
+    assert message["Subject"] == "Schade, dass Sie gehen · Bäckerei Sonne"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
     link = next(word for word in text.split() if "/surveys/answer/" in word)
     assert link in html
     page = client.get(link.removeprefix(settings.SITE_URL))
-    assert "¿Cuál es el motivo principal por el que se va?" in page.text
+    assert "Was ist der Hauptgrund, warum Sie gehen?" in page.text
 
 
 @pytest.mark.django_db(transaction=True)

@@ -216,7 +216,7 @@ def test_one_reminder_after_n_days_to_those_who_did_not_answer(
 def test_a_customer_marked_churned_gets_the_exit_survey(
     client, exit_survey, django_capture_on_commit_callbacks
 ):
-    customer = CustomerFactory(preferred_language="fr")
+    customer = CustomerFactory(preferred_language="de")
     customer = Customer.objects.get(pk=customer.pk)  # loaded: knows its old status
     with django_capture_on_commit_callbacks(execute=True):
         customer.status = Customer.Status.CHURNED
@@ -228,10 +228,10 @@ def test_a_customer_marked_churned_gets_the_exit_survey(
         "sent",
     )
     message = mail.outbox[0]
-    assert "Dommage de vous voir partir" in message.subject
+    assert "Schade, dass Sie gehen" in message.subject
     page = client.get(path_of(link_in(message)))
-    assert "Quelle est la raison principale de votre départ ?" in page.text
-    assert "Passé(e) chez un concurrent" in page.text
+    assert "Was ist der Hauptgrund, warum Sie gehen?" in page.text
+    assert "Zu einem Mitbewerber gewechselt" in page.text
 
     # Saving the churned customer again is no new churn.
     with django_capture_on_commit_callbacks(execute=True):

@@ -279,17 +279,17 @@ def test_an_answered_question_cannot_be_deleted(manager_client):
 def test_translations_are_saved_per_language_and_shown_to_customers(manager_client, client):
     survey = nps_survey()
     question = survey.questions.get(kind="text")
-    url = reverse("surveys:translate", args=[survey.pk, "nl"])
+    url = reverse("surveys:translate", args=[survey.pk, "tr"])
     form = manager_client.get(url).context["form"]
     data = {name: "" for name in form.fields}
-    data[f"survey_{survey.pk}_title"] = "Hoe doen we het?"
-    data[f"question_{question.pk}_text"] = "Waarom?"
+    data[f"survey_{survey.pk}_title"] = "Nasıl gidiyoruz?"
+    data[f"question_{question.pk}_text"] = "Neden?"
     assert manager_client.post(url, data).status_code == 302
     survey.refresh_from_db()
-    assert survey.translations["nl"] == {"title": "Hoe doen we het?"}
-    _invitation, token = invitation_with_token(survey, CustomerFactory(preferred_language="nl"))
+    assert survey.translations["tr"] == {"title": "Nasıl gidiyoruz?"}
+    _invitation, token = invitation_with_token(survey, CustomerFactory(preferred_language="tr"))
     page = client.get(reverse("surveys:answer", args=[token]))
-    assert "Hoe doen we het?" in page.text and "Waarom?" in page.text
+    assert "Nasıl gidiyoruz?" in page.text and "Neden?" in page.text
     assert (
         manager_client.get(reverse("surveys:translate", args=[survey.pk, "xx"])).status_code == 404
     )

@@ -85,7 +85,7 @@ class CustomerWriteSerializer(serializers.Serializer):
         choices=settings.LANGUAGES,
         required=False,
         allow_blank=True,
-        help_text='Empty: the business\'s language (BUSINESS_LANGUAGE).',
+        help_text="Empty: the business's language (BUSINESS_LANGUAGE).",
     )
     owner = serializers.IntegerField(
         required=False,

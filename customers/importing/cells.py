@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from customers.csv_columns import FALSE_VALUES, TAG_SEPARATOR, TRUE_VALUES
+from customers.languages import language_aliases
 
 from . import values
 from .columns import choice_lookup
@@ -91,7 +92,9 @@ class RowCleaner:
 
     def _converter(self, model_field: models.Field, choices) -> Converter:
         if choices is not None:
-            return _choice_converter(choices)
+            # A language may be written many ways (de-AT, Deutsch, zh_TW, fr: dropped).
+            extra = language_aliases() if model_field.name == "preferred_language" else {}
+            return _choice_converter(choices, extra)
         if isinstance(model_field, models.BooleanField):
             return yes_no
         if isinstance(model_field, models.DecimalField):
@@ -109,8 +112,8 @@ class RowCleaner:
         return str
 
 
-def _choice_converter(choices) -> Converter:
-    lookup = choice_lookup(choices)
+def _choice_converter(choices, extra: dict[str, str] | None = None) -> Converter:
+    lookup = {**(extra or {}), **choice_lookup(choices)}
     allowed = ", ".join(str(value) for value, _label in choices)
 
     def convert(text: str) -> str:

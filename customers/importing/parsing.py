@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.utils.text import Truncator
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.csv_columns import column_names, one_of_column_names
 from customers.csv_columns import required_column_names as required_columns
@@ -141,7 +142,10 @@ def _named_errors(names: list[str], target: str) -> list[dict]:
     for name in unknown[:20]:
         errors.append(error_entry(HEADER_ROW, name, message % {"columns": ", ".join(known)}))
     if len(unknown) > 20:
-        more = _("%(count)s more unknown columns.") % {"count": f"{len(unknown) - 20:,}"}
+        extra = len(unknown) - 20
+        more = ngettext(
+            "%(count)s more unknown column.", "%(count)s more unknown columns.", extra
+        ) % {"count": f"{extra:,}"}
         errors.append(error_entry(HEADER_ROW, "", more))
     return errors + _completeness_errors(names, target)
 

@@ -16,16 +16,27 @@ def to_business_language(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('customers', '0015_import_column_mapping'),
+        ("customers", "0015_import_column_mapping"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='customer',
-            name='preferred_language',
-            field=models.CharField(blank=True, choices=[('en', 'English'), ('de', 'German'), ('tr', 'Turkish'), ('zh-hant', 'Traditional Chinese')], default='', help_text="Empty: the business's language.", max_length=10, verbose_name='preferred language'),
+            model_name="customer",
+            name="preferred_language",
+            field=models.CharField(
+                blank=True,
+                choices=[
+                    ("en", "English"),
+                    ("de", "German"),
+                    ("tr", "Turkish"),
+                    ("zh-hant", "Traditional Chinese"),
+                ],
+                default="",
+                help_text="Empty: the business's language.",
+                max_length=10,
+                verbose_name="preferred language",
+            ),
         ),
         # Not reversible to the old language (it is not kept): backwards does nothing.
         migrations.RunPython(to_business_language, migrations.RunPython.noop),

@@ -2,6 +2,7 @@
 
 from django.conf import settings
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from .. import churn
 from ..figures import Figures
@@ -63,7 +64,11 @@ def churn_section(figures: Figures, scope: Scope, period: Period, links: Links) 
             before.lost,
             good=DOWN,
             link=link("lost"),
-            explanation=_("%(churned)s churned, %(lapsed)s without a purchase for %(days)s days")
+            explanation=ngettext(
+                "%(churned)s churned, %(lapsed)s without a purchase for %(days)s day",
+                "%(churned)s churned, %(lapsed)s without a purchase for %(days)s days",
+                settings.LAPSED_AFTER_DAYS,
+            )
             % {
                 "churned": now.lost_churned,
                 "lapsed": now.lost_lapsed,

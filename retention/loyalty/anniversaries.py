@@ -10,7 +10,7 @@ from datetime import date, timedelta
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from customers.models import Customer
 
@@ -71,10 +71,14 @@ def award_anniversaries(*, today: date | None = None) -> int:
             customer_id=pk,
             kind=Kind.EARN,
             points=rules.anniversary_bonus,
-            reason=_("Anniversary: %(years)s year(s) with us") % {"years": today.year - since.year},
+            reason=ngettext(
+                "Anniversary: %(years)s year with us", "Anniversary: %(years)s years with us", years
+            )
+            % {"years": years},
             source_key=f"anniversary:{pk}:{today.year}",
         )
         for pk, since in eligible.filter(days).values_list("pk", "customer_since")
+        for years in [today.year - since.year]
     ]
     total = 0
     for start in range(0, len(entries), BATCH_SIZE):

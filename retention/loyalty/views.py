@@ -15,6 +15,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from customers import access
@@ -165,7 +166,11 @@ class ReferralView(_CustomerFormView):
         entry = ledger.award_referral(
             customer=customer, referred=data["referred_email"], author=request.user
         )
-        return _("Referral bonus of %(points)s points recorded.") % {"points": entry.points}
+        return ngettext(
+            "Referral bonus of %(points)s point recorded.",
+            "Referral bonus of %(points)s points recorded.",
+            entry.points,
+        ) % {"points": entry.points}
 
 
 # --- Overview, rewards, coupons ------------------------------------------------------

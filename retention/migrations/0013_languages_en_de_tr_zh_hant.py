@@ -15,16 +15,24 @@ def drop_versions(apps, schema_editor):
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('retention', '0012_outbox_account_emails'),
+        ("retention", "0012_outbox_account_emails"),
     ]
 
     operations = [
         migrations.AlterField(
-            model_name='emailtemplatetranslation',
-            name='language',
-            field=models.CharField(choices=[('en', 'English'), ('de', 'German'), ('tr', 'Turkish'), ('zh-hant', 'Traditional Chinese')], max_length=10, verbose_name='language'),
+            model_name="emailtemplatetranslation",
+            name="language",
+            field=models.CharField(
+                choices=[
+                    ("en", "English"),
+                    ("de", "German"),
+                    ("tr", "Turkish"),
+                    ("zh-hant", "Traditional Chinese"),
+                ],
+                max_length=10,
+                verbose_name="language",
+            ),
         ),
         migrations.RunPython(drop_versions, migrations.RunPython.noop),
     ]

@@ -62,8 +62,8 @@ VERSIONS = {
         ),
         "zh-hant": (
             "{{ first_name }}，需要我們協助您上手嗎？",
-            "{{ first_name }}您好：\n\n看起來導入的進度比預期慢了一些。我很樂意陪您一起完成下一個步驟。"
-            "\n\n{{ signature }}",
+            "{{ first_name }}您好：\n\n看起來導入的進度比預期慢了一些。"
+            "我很樂意陪您一起完成下一個步驟。\n\n{{ signature }}",
         ),
     },
     "Win-back": {
@@ -86,6 +86,7 @@ VERSIONS = {
         ),
     },
 }
+
 
 def add_versions(apps, schema_editor):
     EmailTemplate = apps.get_model("retention", "EmailTemplate")

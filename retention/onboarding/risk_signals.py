@@ -61,6 +61,7 @@ STALLED_ONBOARDING = signals.Signal(
     key="stalled_onboarding",
     label=gettext_lazy("Stalled onboarding"),
     description=gettext_lazy("A required onboarding step overdue for too long."),
+    # Translators: xgettext:no-python-format ("63 %" is text, not a format)
     threshold_help=gettext_lazy("Stalled steps at which the signal reaches 63 % of its strength."),
     window_help=gettext_lazy("Days a step may be overdue before it counts as stalled."),
     default_weight=1.5,

@@ -18,8 +18,8 @@ from django.utils.translation import gettext as _
 from django.views import View
 
 from customers import access, links
-from customers.languages import customer_language, in_language
 from customers.forms import staff_users
+from customers.languages import customer_language, in_language
 from customers.models import Customer
 from customers.params import parse_id
 from customers.views import StaffRequiredMixin

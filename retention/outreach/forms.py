@@ -22,7 +22,11 @@ def _check_placeholders(value: str) -> str:
     unknown = rendering.unknown_placeholders(value)
     if unknown:
         raise ValidationError(
-            _("Unknown placeholder(s): %(names)s. Use one of the list next to the editor.")
+            ngettext(
+                "Unknown placeholder: %(names)s. Use one of the list next to the editor.",
+                "Unknown placeholders: %(names)s. Use one of the list next to the editor.",
+                len(unknown),
+            )
             % {"names": ", ".join(sorted(unknown))}
         )
     return value

@@ -17,7 +17,7 @@ from django.template.loader import render_to_string
 from django.utils import translation
 from django.utils.html import escape
 
-from accounts import passwords
+from accounts import languages, passwords
 from customers.languages import FALLBACK_LANGUAGE as FALLBACK
 from customers.languages import language_for_texts
 from customers.links import make_token
@@ -195,10 +195,12 @@ def render_follow_up(
 
 
 def render_staff_notice(email: OutgoingEmail) -> RenderedEmail:
-    """The "your customer's risk rose" email to the account manager (files, not staff-edited)."""
+    """The "your customer's risk rose" email to the account manager (files, not staff-edited),
+    in the language they chose for the app, else the site's."""
     customer = email.customer
     risk = getattr(customer, "risk", None)
-    language = settings.LANGUAGE_CODE
+    recipient = email.recipient_user
+    language = (recipient and languages.language_of(recipient)) or settings.LANGUAGE_CODE
     with translation.override(language):
         context = {
             "customer": customer,

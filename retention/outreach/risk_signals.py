@@ -60,6 +60,7 @@ UNOPENED_EMAILS = signals.Signal(
     label=gettext_lazy("Unopened follow-up emails"),
     description=gettext_lazy("Follow-up emails sent recently and none of them opened."),
     threshold_help=gettext_lazy(
+        # Translators: xgettext:no-python-format ("63 %" is text, not a format)
         "Unopened emails (none opened) at which the signal reaches 63 % of its strength."
     ),
     window_help=gettext_lazy("Days to look back."),

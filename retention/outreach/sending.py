@@ -188,7 +188,7 @@ def _load(claim: leases.Claim) -> tuple[list[OutgoingEmail], dict[int, list], se
             "customer__company",
             "customer__owner__staff_profile",
             "customer__risk",
-            "recipient_user",
+            "recipient_user__preferences",
         )
         .order_by("id")
     )

@@ -9,6 +9,8 @@ from django.utils.formats import number_format
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy, ngettext
 
+from customers.money import format_money
+
 from .history import MIN_GAP_DAYS, MIN_RHYTHM_DAYS, PURCHASE, silent_days, usual_gap
 from .signals import (
     Chunk,
@@ -95,8 +97,8 @@ def _spend_drop(chunk: Chunk, params: Params) -> Strength:
 
 def _describe_spend_drop(evidence: dict, as_of) -> str:
     return _("Spent %(recent)s in the last 180 days, against %(prior)s in the 180 before.") % {
-        "recent": number_format(evidence["recent"], 2, use_l10n=True),
-        "prior": number_format(evidence["prior"], 2, use_l10n=True),
+        "recent": format_money(evidence["recent"]),
+        "prior": format_money(evidence["prior"]),
     }
 
 
@@ -127,6 +129,7 @@ SIGNALS = [
             "active days (customers active on at least 3 days in two years)."
         ),
         threshold_help=gettext_lazy(
+            # Translators: xgettext:no-python-format ("63 %" is text, not a format)
             "Usual gaps of extra silence at which the signal reaches 63 % of its strength."
         ),
         window_help=gettext_lazy("Not used."),
@@ -145,6 +148,7 @@ SIGNALS = [
         ),
         threshold_help=gettext_lazy("Not used."),
         window_help=gettext_lazy(
+            # Translators: xgettext:no-python-format ("63 %" is text, not a format)
             "Days of silence at which the signal reaches 63 % of its strength."
         ),
         default_weight=2.5,
@@ -161,6 +165,7 @@ SIGNALS = [
             "back leave less often, so this lowers the risk."
         ),
         threshold_help=gettext_lazy(
+            # Translators: xgettext:no-python-format ("63 %" is text, not a format)
             "Repeat days at which the signal reaches 63 % of its strength."
         ),
         window_help=gettext_lazy("Not used."),

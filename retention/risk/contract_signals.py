@@ -107,6 +107,7 @@ SIGNALS = [
         description=gettext_lazy(
             "A discount or contract-change request close to the renewal date."
         ),
+        # Translators: xgettext:no-python-format ("63 %" is text, not a format)
         threshold_help=gettext_lazy("Requests at which the signal reaches 63 % of its strength."),
         window_help=gettext_lazy("Days before or after the renewal date that count as close."),
         default_weight=1.0,

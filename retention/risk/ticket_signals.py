@@ -129,6 +129,7 @@ SIGNALS = [
         description=gettext_lazy(
             "Complaints or interactions with negative sentiment, by count and how recent."
         ),
+        # Translators: xgettext:no-python-format ("63 %" is text, not a format)
         threshold_help=gettext_lazy("Complaints at which the signal reaches 63 % of its strength."),
         window_help=DAYS_TO_LOOK_BACK,
         default_weight=1.0,
@@ -159,6 +160,7 @@ SIGNALS = [
         key="service_requests",
         label=gettext_lazy("Many service requests"),
         description=gettext_lazy("Service requests in a short window."),
+        # Translators: xgettext:no-python-format ("63 %" is text, not a format)
         threshold_help=gettext_lazy("Requests at which the signal reaches 63 % of its strength."),
         window_help=DAYS_TO_LOOK_BACK,
         default_weight=0.7,

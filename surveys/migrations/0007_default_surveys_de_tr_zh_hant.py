@@ -37,8 +37,7 @@ EXIT_QUESTIONS = {
         "您離開的主要原因是什麼？",
     ),
     2: (
-        "Bei „Anderes“ oder wenn Sie etwas ergänzen möchten: "
-        "Was hätten wir besser machen können?",
+        "Bei „Anderes“ oder wenn Sie etwas ergänzen möchten: Was hätten wir besser machen können?",
         "“Diğer” seçeneğini seçtiyseniz ya da eklemek istediğiniz bir şey varsa: "
         "neyi daha iyi yapabilirdik?",
         "如果您選了「其他」，或想補充些什麼：我們哪裡可以做得更好？",
