@@ -198,10 +198,12 @@ def pool_processes(worker: subprocess.Popen) -> list[int]:
 def client_process(port: int, candidates: list[int]) -> int | None:
     """Which of these processes holds the loopback TCP connection from local `port`."""
     inodes = set()
-    for line in Path("/proc/net/tcp").read_text().splitlines()[1:]:
-        fields = line.split()
-        if int(fields[1].split(":")[1], 16) == port:
-            inodes.add(f"socket:[{fields[9]}]")
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):  # "localhost" may be either
+        with contextlib.suppress(OSError):
+            for line in Path(table).read_text().splitlines()[1:]:
+                fields = line.split()
+                if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                    inodes.add(f"socket:[{fields[9]}]")
     for pid in candidates:
         with contextlib.suppress(OSError):  # the process or a descriptor went meanwhile
             if any(os.readlink(fd) in inodes for fd in Path(f"/proc/{pid}/fd").iterdir()):
@@ -213,7 +215,13 @@ def kill_sender(worker: subprocess.Popen):
     """SIGKILL the pool process on the other end of an SMTP connection (by its port)."""
 
     def kill(client_port: int) -> int | None:
+        # On a loaded machine the pool's list or the socket's descriptor can lag the
+        # connection by a moment: look again for up to a second before giving up.
+        deadline = time.monotonic() + 1.0
         pid = client_process(client_port, pool_processes(worker))
+        while pid is None and time.monotonic() < deadline:
+            time.sleep(0.05)
+            pid = client_process(client_port, pool_processes(worker))
         if pid:
             os.kill(pid, signal.SIGKILL)
         return pid
