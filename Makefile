@@ -39,7 +39,14 @@ install-dev: $(VENV)/.installed-dev ## Install runtime + dev/test requirements i
 run: $(VENV)/.installed ## Run the app locally (migrate, demo data, Celery, runserver)
 	scripts/run-dev.sh
 
-test: $(VENV)/.installed-dev ## Check module boundaries, then compile the catalogues and run the tests against throwaway PostgreSQL + Redis
+# axe-core (accessibility checks in tests/test_every_page_browser.py), pinned in
+# tests/browser/package-lock.json and served to the test browser from disk.
+AXE := tests/browser/node_modules/axe-core/axe.min.js
+$(AXE): tests/browser/package.json tests/browser/package-lock.json
+	npm ci --prefix tests/browser --no-audit --no-fund
+	touch $@
+
+test: $(VENV)/.installed-dev $(AXE) ## Check module boundaries, then compile the catalogues and run the tests against throwaway PostgreSQL + Redis
 	$(BIN)/lint-imports --no-cache
 	scripts/with-services.sh sh -c 'DEBUG=1 $(BIN)/python manage.py compilemessages --ignore=.venv -v 0 && exec "$$@"' sh $(BIN)/pytest $(PYTEST_ARGS)
 
@@ -65,6 +72,7 @@ check-deploy: $(VENV)/.installed ## Run Django's deployment checks with producti
 	DEBUG=0 \
 	SECRET_KEY="$$($(BIN)/python -c 'import secrets; print(secrets.token_urlsafe(64))')" \
 	ALLOWED_HOSTS=crm.example.com \
+	BUSINESS_NAME="Example Shop" \
 	$(BIN)/python manage.py check --deploy --fail-level WARNING
 
 # DEBUG defaults to 1 as in `make run` (whose database this backs up); in production,

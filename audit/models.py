@@ -44,6 +44,7 @@ class AuditEntry(models.Model):
         LOYALTY_ADJUSTED = "loyalty.adjusted", _("Points adjusted")
         LOYALTY_REDEEMED = "loyalty.redeemed", _("Reward redeemed")
         RISK_WEIGHTS_CHANGED = "risk.weights_changed", _("Risk weights changed")
+        QUEUE_ASSIGNED = "queue.assigned", _("At-risk cases assigned")
         SURVEY_SENT_TO_SEGMENT = "survey.sent_to_segment", _("Survey sent to a segment")
         ACCOUNT_PASSWORD_CHANGED = "account.password_changed", _("Password changed")
         ACCOUNT_PASSWORD_RESET = "account.password_reset", _("Password reset")

@@ -18,6 +18,15 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
 
+
+def local_site_url(host: str, port: str) -> str:
+    """The address a browser on this machine opens for a server bound to host:port."""
+    host = host.strip("[]")
+    if host in {"", "0.0.0.0", "::"}:  # noqa: S104 (reads a bind address, binds nothing)
+        host = "localhost"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(environ.Env().str("VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -28,6 +37,8 @@ DEBUG = env.bool("DEBUG", default=False)
 # Management commands that only read the code (no signing, no sessions) run without a
 # key, so `manage.py makemigrations --check` works in a bare checkout or a CI hook.
 KEYLESS_COMMANDS = {"makemigrations", "showmigrations", "makemessages", "compilemessages"}
+# ...and these (plus collectstatic in the image build) also run without BUSINESS_NAME.
+BUILD_COMMANDS = KEYLESS_COMMANDS | {"collectstatic"}
 SECRET_KEY = env.str("SECRET_KEY", default="")
 if not SECRET_KEY and not DEBUG and len(sys.argv) > 1 and sys.argv[1] in KEYLESS_COMMANDS:
     SECRET_KEY = secrets.token_urlsafe(50)  # throwaway: these commands sign nothing
@@ -460,7 +471,11 @@ CONTENT_SECURITY_POLICY = None if _csp_report_only else _csp_policy
 CONTENT_SECURITY_POLICY_REPORT_ONLY = _csp_policy if _csp_report_only else None
 
 # --- The app's own knobs ------------------------------------------------------
-BUSINESS_NAME = env.str("BUSINESS_NAME", default="Our company")
+# Shown to customers (pages, email sign-offs): required in production, so that no
+# customer ever reads a placeholder. `make run` sets the demo's name.
+BUSINESS_NAME = env.str("BUSINESS_NAME", default="Our company" if DEBUG else "")
+if not BUSINESS_NAME and not (len(sys.argv) > 1 and sys.argv[1] in BUILD_COMMANDS):
+    raise ImproperlyConfigured("BUSINESS_NAME must be set when DEBUG is off.")
 PUBLIC_LINK_MAX_AGE_DAYS = env.int("PUBLIC_LINK_MAX_AGE_DAYS", default=30)
 CUSTOMERS_PER_PAGE = env.int("CUSTOMERS_PER_PAGE", default=25)
 # Load the customer page's cards (onboarding, risk, points...) just after the page.
@@ -508,7 +523,11 @@ FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
 # --- Follow-up emails and the outbox --------------------------------------------
 # Where links in emails point (surveys, unsubscribe, open pixel, the staff notice's link).
-SITE_URL = env.str("SITE_URL", default="http://127.0.0.1:8000")
+# Unset, it follows HOST and PORT (where `make run` listens), so `PORT=8101 make run`
+# sends links to :8101; a wildcard bind address becomes localhost (0.0.0.0 opens nothing).
+SITE_URL = env.str("SITE_URL", default="") or local_site_url(
+    env.str("HOST", default="127.0.0.1"), env.str("PORT", default="8000")
+)
 # Off by default: the 1x1 image costs a short follow-up +1.4 in SpamAssassin
 # (HTML_IMAGE_ONLY_12), and in the EU tracking opens needs the customer's consent.
 EMAIL_OPEN_TRACKING = env.bool("EMAIL_OPEN_TRACKING", default=False)

@@ -8,6 +8,7 @@ import os
 
 os.environ.setdefault("DEBUG", "0")
 os.environ.setdefault("SECRET_KEY", "test-secret-key-" + "x" * 40)
+os.environ.setdefault("BUSINESS_NAME", "Our company")  # required with DEBUG off
 
 from .settings import *  # noqa: E402,F403
 

@@ -1,17 +1,31 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
+from django.templatetags.static import static
 from django.urls import include, path
+from django.views.generic import RedirectView
 
 from accounts.views import language_set
 from customers.views import healthz, livez
 from dashboard.views import DashboardView
 from retention.onboarding.views import onboarding_public
 
+
+class FaviconView(RedirectView):
+    """/favicon.ico -> the SVG icon (its hashed static URL in production)."""
+
+    permanent = True
+
+    def get_redirect_url(self, *args, **kwargs) -> str:
+        return static("favicon.svg")
+
+
 urlpatterns = [
     path("", DashboardView.as_view(), name="home"),  # the owner's dashboard
     path("dashboard/", include("dashboard.urls")),
     path("healthz/", healthz, name="healthz"),  # readiness: database and broker answer
     path("livez/", livez, name="livez"),  # liveness: the process answers
+    # Browsers ask for /favicon.ico whatever the page's <link rel="icon"> says.
+    path("favicon.ico", FaviconView.as_view(), name="favicon"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("accounts/", include("accounts.urls")),  # own account, password reset, two-factor

@@ -11,8 +11,11 @@ set -euo pipefail
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-HOST="${HOST:-127.0.0.1}"
-PORT="${PORT:-8000}"
+# Exported: the settings build SITE_URL (links in emails and copied links) from them.
+export HOST="${HOST:-127.0.0.1}"
+export PORT="${PORT:-8000}"
+# The demo's business, shown to customers (required in production: .env.example).
+export BUSINESS_NAME="${BUSINESS_NAME:-Larkfield Software}"
 export DEBUG="${DEBUG:-1}"
 # Emails go to files in var/mail (and the Outbox page), never to real people.
 export EMAIL_URL="${EMAIL_URL:-filemail://}"
@@ -117,8 +120,7 @@ set +m
 cat >&2 <<EOF
 
   CRM running at http://$HOST:$PORT/
-  Log in as:  admin / admin (admin)
-              manager / manager (account manager)
+$("$PY" manage.py demo_logins)
   Ctrl-C stops everything.
 
 EOF

@@ -66,4 +66,17 @@ def _summarise(answers) -> str:
     for answer in answers:
         text, values = lines.setdefault(answer.question_id, (answer.question.text, []))
         values.append(answer.display)
-    return "\n".join(f"{text}: {', '.join(values)}" for text, values in lines.values())
+    return "\n".join(
+        question_and_answer(text, ", ".join(values)) for text, values in lines.values()
+    )
+
+
+# A question that ends in its own punctuation gets no colon ("…or colleague? 9", not "?:").
+CLOSING_PUNCTUATION = "?!:.？！：。"
+
+
+def question_and_answer(question: str, answer: str) -> str:
+    """ "Question: answer", or "Question? answer" when the question ends in punctuation."""
+    question = question.rstrip()
+    separator = " " if question.endswith(tuple(CLOSING_PUNCTUATION)) else ": "
+    return f"{question}{separator}{answer}"

@@ -82,10 +82,13 @@ def test_work_the_at_risk_queue(page, manager):
     page.get_by_role("link", name="At-risk queue").click()
     expect(page.get_by_test_id("case")).to_have_count(3)
 
+    # One row opened at a time: its actions appear under it.
     snoozy = page.locator(f"#case-{cases['Snoozy Ltd'].customer_id}")
+    snoozy.get_by_role("link", name="Open").click()
     snoozy.get_by_role("button", name="Snooze").click()
     expect(snoozy).to_contain_text("removed from the queue")
 
+    # The next case opens by itself.
     callme = page.locator(f"#case-{cases['Callme Co'].customer_id}")
     callme.get_by_label("Outreach subject").fill("Called about the late delivery")
     callme.get_by_role("button", name="Log outreach").click()
@@ -93,6 +96,7 @@ def test_work_the_at_risk_queue(page, manager):
     expect(callme).to_contain_text("Last outreach")
 
     goner = page.locator(f"#case-{cases['Goner Inc'].customer_id}")
+    goner.get_by_role("link", name="Open").click()
     goner.get_by_label("Outcome").select_option("lost")
     goner.get_by_label("Reason").fill("Moved to a competitor")
     goner.get_by_role("button", name="Resolve").click()

@@ -441,7 +441,7 @@ def test_the_demo_history_scores_past_dates_once_and_gives_the_trend_its_nights(
     call_command("compute_risk")
     assert RiskDay.objects.filter(day=TODAY, source="nightly").exists()  # today's night
 
-    call_command("seed_risk_history", "--months", "2")
+    call_command("seed_risk_history", "--months", "2", "--nights", "0")
     call_command("rebuild_risk_days")
 
     assert history_days(TODAY, 2) == [
@@ -462,5 +462,5 @@ def test_the_demo_history_scores_past_dates_once_and_gives_the_trend_its_nights(
         (TODAY, 3),
     ]
     snapshots = RiskSnapshot.objects.count()
-    call_command("seed_risk_history", "--months", "2")
+    call_command("seed_risk_history", "--months", "2", "--nights", "0")
     assert RiskSnapshot.objects.count() == snapshots

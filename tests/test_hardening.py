@@ -178,22 +178,26 @@ def _open_case(owner) -> CustomerRisk:
 @pytest.mark.parametrize(
     ("target", "expected"),
     [
-        ("https://evil.example/", "/retention/queue/"),
-        ("//evil.example/", "/retention/queue/"),
-        ("javascript:alert(1)", "/retention/queue/"),
+        ("https://evil.example/", "/retention/queue/?owner=me&open={pk}#case-{pk}"),
+        ("//evil.example/", "/retention/queue/?owner=me&open={pk}#case-{pk}"),
+        ("javascript:alert(1)", "/retention/queue/?owner=me&open={pk}#case-{pk}"),
         ("/customers/", "/customers/"),
-        ("/retention/queue/?owner=me", "/retention/queue/?owner=me"),
+        (
+            "/retention/queue/?level=high",
+            "/retention/queue/?level=high&owner=me&open={pk}#case-{pk}",
+        ),
     ],
 )
 def test_the_queue_row_actions_return_only_to_this_site(manager_client, manager, target, expected):
     """Given a row action posted with `next`, when it is done, then the redirect goes to
-    `next` only if it stays on this site, else to the queue (never a 500 or another host)."""
+    `next` only if it stays on this site, else to the queue (never a 500 or another host);
+    on the queue, the row acted on is open."""
     case = _open_case(manager)
     response = manager_client.post(
         reverse("retention:case_action", args=[case.customer.pk, "claim"]), {"next": target}
     )
     assert response.status_code == 302
-    assert response["Location"] == expected
+    assert response["Location"] == expected.format(pk=case.customer.pk)
 
 
 @pytest.mark.parametrize(

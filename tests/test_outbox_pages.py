@@ -346,7 +346,8 @@ def test_the_queue_row_offers_send_follow_up(manager_client, consenting):
         computed_for=today,
         level_since=today - timedelta(days=1),
     )
-    html = manager_client.get(reverse("retention:queue")).content.decode()
+    # In the opened row (the queue's rows open one at a time).
+    html = manager_client.get(reverse("retention:queue"), {"open": consenting.pk}).content.decode()
     assert reverse("retention:send_followup", args=[consenting.pk]) in html
 
 

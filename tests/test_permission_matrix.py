@@ -97,6 +97,7 @@ EXPECTED: dict[str, Row] = {
     "dashboard:table_csv": row("L/L 200/405 200/405 200/405 200/405", key="churn"),
     "healthz": row("200/200 200/200 200/200 200/200 200/200"),
     "livez": row("200/200 200/200 200/200 200/200 200/200"),
+    "favicon": row("301/301 301/301 301/301 301/301 301/301"),
     "login": row("200/200 200/200 200/200 200/200 200/200"),
     "logout": row("405/L 405/L 405/L 405/L 405/L"),
     "set_language": row("302/302 302/302 302/302 302/302 302/302"),
@@ -140,6 +141,10 @@ EXPECTED: dict[str, Row] = {
     "retention:case_action": row(
         "L/L 403/403 405/302 405/403 405/302", customer_id="@customer", action="claim"
     ),
+    # One case's row, opened (htmx; a plain GET redirects to the queue with it open).
+    "retention:case": row("L/L 403/403 302/405 403/405 302/405", customer_id="@customer"),
+    # Bulk claim / assign: admins only (an empty POST: "choose at least one case").
+    "retention:queue_bulk": row("L/L 403/403 405/403 405/403 405/302"),
     "retention:recompute": row("L/L 405/403 405/403 405/403 405/302"),
     "retention:run": row("L/L 403/405 403/405 403/405 200/405", pk="@run"),
     "retention:notifications": row("L/L 200/302 200/302 200/302 200/302"),

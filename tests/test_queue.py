@@ -99,7 +99,10 @@ def test_the_order_is_not_the_order_of_creation(admin_client):
     assert ids != sorted(ids)
 
 
-def test_a_row_shows_value_at_risk_probability_and_the_top_two_reasons(admin_client):
+def test_a_row_shows_value_at_risk_probability_and_the_top_reason_on_one_line(admin_client):
+    """Given a case with three reasons adding risk and one lowering it, the row shows the
+    value at risk, the level with the probability and the top reason with "2 more
+    reasons"; its title lists all three in words; the lowering one is left out."""
     at_risk(
         score=54,
         expected_loss=Decimal("26.46"),
@@ -114,15 +117,19 @@ def test_a_row_shows_value_at_risk_probability_and_the_top_two_reasons(admin_cli
     response = admin_client.get(QUEUE)
     html = response.content.decode()
     row = response.context["rows"][0]
-    assert [flag["key"] for flag in row["flags"]] == ["complaints", "service_requests"]
+    assert [flag["key"] for flag in row["flags"]] == [
+        "complaints",
+        "service_requests",
+        "renewal_no_contact",
+    ]
     assert "€26.46</strong>/month" in html
-    assert ">54 %</span>" in html
-    why = re.search(r'data-testid="why">(.*?)</td>', html).group(1)
-    assert "Complaints or negative feedback <span" in why and "+23 pts" in why
-    assert "Many service requests <span" in why and "+12 pts" in why
-    # The reason itself is in a title; the third reason and the one lowering risk are left out.
-    assert 'title="2 complaints or negative interactions in 90 days, the latest ' in why
-    assert "+5 pts" not in why and "8 pts" not in why
+    assert "Medium · 54 %</span>" in html
+    title, line = re.search(r'data-testid="why" title="([^"]*)">(.*?)</div>', html).groups()
+    assert "Complaints or negative feedback</span>" in line and "+23 pts" in line
+    assert "2 more reasons" in line and "Many service requests" not in line
+    assert title.startswith("Complaints or negative feedback +23 pts: 2 complaints or negative")
+    assert "Many service requests +12 pts" in title and "+5 pts" in title
+    assert "8 pts" not in title
     assert "Value at risk" in html
 
 

@@ -71,7 +71,7 @@ def test_answers_appear_in_the_customers_timeline(admin_client, client, customer
     page = admin_client.get(customer.get_absolute_url())
     entry = next(e for e in page.context["timeline"].entries if e.source == "survey")
     assert entry.title == "NPS 6 (detractor)"
-    assert "How likely are you to recommend us?: 6" in entry.body
-    assert "Why?: Invoices are confusing" in entry.body
+    assert "How likely are you to recommend us? 6" in entry.body
+    assert "Why? Invoices are confusing" in entry.body
     assert entry.badge == "danger"
     assert "Invoices are confusing" in page.text

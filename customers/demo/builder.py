@@ -253,7 +253,8 @@ class DemoSeeder:
                 churned_on = self.today - timedelta(days=rng.randint(3, min(age - 1, 330)))
                 churn_reason = rng.choice(CHURN_REASONS)
             elif rng.random() < 0.08:
-                renewal = self.today - timedelta(days=rng.randint(1, 45))  # overdue
+                # Renewing this month: a contract that is still running renews in the future.
+                renewal = self.today + timedelta(days=rng.randint(1, 30))
             else:
                 renewal = self.today + timedelta(days=rng.randint(1, 365))
         owner = self.owners[weighted(rng, OWNER_WEIGHTS)]

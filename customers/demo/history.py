@@ -46,6 +46,9 @@ class StatusStories:
             customer.churned_on = self.today - timedelta(
                 days=rng.randint(3, min(age - 1, CHURN_WITHIN_DAYS))
             )
+            if customer.plan:
+                # The renewal they did not take: the only renewal dates in the past.
+                customer.renewal_date = customer.churned_on
         elif customer.status == Status.ACTIVE and rng.random() < RECENT_SHARE:
             customer.customer_since = self.today - timedelta(days=rng.randint(61, 95))
             customer.created_at = at_day(customer.customer_since)

@@ -65,14 +65,23 @@ def choice_columns(target: str) -> dict[str, list[tuple[str, Any]]]:
     }
 
 
+# Labels a choice had before it was renamed, still read in files made back then (the
+# status "At risk" became "Needs attention" so as not to read as the churn risk level).
+FORMER_LABELS = {"at risk": "at_risk"}
+
+
 def choice_lookup(choices) -> dict[str, str]:
-    """Lower-cased value, label and English label -> stored value."""
+    """Lower-cased value, label, English label and former label -> stored value."""
     lookup = {}
     for value, label in choices:
         with translation.override("en"):
             english = str(label)
         for key in (str(value), str(label), english):
             lookup.setdefault(key.lower(), str(value))
+    values = {str(value) for value, _label in choices}
+    for former, value in FORMER_LABELS.items():
+        if value in values:
+            lookup.setdefault(former, value)
     return lookup
 
 

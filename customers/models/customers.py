@@ -74,7 +74,9 @@ class Customer(models.Model):
         LEAD = "lead", _("Lead")
         ONBOARDING = "onboarding", _("Onboarding")
         ACTIVE = "active", _("Active")
-        AT_RISK = "at_risk", _("At risk")
+        # Set by people and imports: someone is worried about this customer. Not the churn
+        # risk: "at risk" is the nightly risk level Medium or High (retention/risk/).
+        AT_RISK = "at_risk", _("Needs attention")
         CHURNED = "churned", _("Churned")
 
     name = models.CharField(_("name"), max_length=200)
@@ -117,7 +119,14 @@ class Customer(models.Model):
         related_name="owned_customers",
     )
     status = models.CharField(
-        _("status"), max_length=20, choices=Status.choices, default=Status.LEAD
+        _("status"),
+        max_length=20,
+        choices=Status.choices,
+        default=Status.LEAD,
+        help_text=_(
+            "Set by people and imports. The churn risk (low, medium, high) is computed "
+            "every night on its own; the at-risk queue lists medium and high."
+        ),
     )
     customer_since = models.DateField(_("customer since"), null=True, blank=True)
     renewal_date = models.DateField(_("renewal date"), null=True, blank=True)

@@ -1,17 +1,19 @@
 """The at-risk queue: who is open, and what an account manager does about them."""
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date, timedelta
 
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
-from django.http import Http404
+from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from audit.log import record
+from audit.models import AuditEntry
 from customers import access
 from customers.models import Customer, Interaction
 from customers.services import interaction_log
@@ -101,17 +103,78 @@ def _event(risk: CustomerRisk, kind: str, user, summary: str = "") -> None:
     )
 
 
+# At most this many cases in one bulk assignment: a page of the queue is 25.
+MAX_BULK_CASES = 100
+
+
 @transaction.atomic
-def case_assign(*, risk: CustomerRisk, owner, by) -> CustomerRisk:
-    """Give the customer (and so the case) to `owner`; claiming is assigning to oneself."""
+def cases_assign(
+    *, customer_ids: Sequence[int], owner, by, request: HttpRequest | None = None
+) -> list[CustomerRisk]:
+    """Give these customers (and so their cases) to `owner`: all of them or none.
+
+    Claiming is assigning to oneself. Each case is checked as a single action would be:
+    an id without a case is a 404, a customer `by` may not change a 403, and only an
+    admin assigns to someone else; any refusal changes nothing. One audit entry (ids
+    only) and one claimed event per case, in a fixed number of queries.
+    """
+    ids = sorted(set(customer_ids))
+    if not ids:
+        raise ValidationError(_("Choose at least one case."))
+    if len(ids) > MAX_BULK_CASES:
+        raise ValidationError(
+            _("Assign at most %(count)s cases at once.") % {"count": MAX_BULK_CASES}
+        )
     if owner != by and not access.is_admin(by):
         raise PermissionDenied(_("Only an admin can assign a customer to someone else."))
     if not (access.is_admin(owner) or access.is_account_manager(owner)):
         raise ValidationError(_("Customers can only be assigned to account managers or admins."))
-    Customer.objects.filter(pk=risk.customer_id).update(owner=owner, updated_at=timezone.now())
-    risk.customer.owner = owner
+    risks = list(
+        CustomerRisk.objects.select_related("customer", "customer__owner")
+        .filter(customer_id__in=ids)
+        .order_by("customer_id")
+    )
+    if len(risks) != len(ids):
+        raise Http404
+    for risk in risks:
+        if not access.can_change_customer(by, risk.customer):
+            raise PermissionDenied(
+                _("Only this customer's account manager or an admin can do this.")
+            )
+    now = timezone.now()
+    Customer.objects.filter(pk__in=ids).update(owner=owner, updated_at=now)
     name = owner.get_full_name() or owner.get_username()
-    _event(risk, RiskEvent.Kind.CLAIMED, by, _("Assigned to %(name)s") % {"name": name})
+    summary = _("Assigned to %(name)s") % {"name": name}
+    RiskEvent.objects.bulk_create(
+        RiskEvent(
+            customer_id=risk.customer_id,
+            kind=RiskEvent.Kind.CLAIMED,
+            occurred_at=now,
+            score=risk.score,
+            to_level=risk.level,
+            summary=summary,
+            actor=by,
+        )
+        for risk in risks
+    )
+    for risk in risks:
+        risk.customer.owner = owner
+    record(
+        AuditEntry.Action.QUEUE_ASSIGNED,
+        request=request,
+        user=by,
+        target=risks[0].customer if len(risks) == 1 else None,
+        details={"owner": owner.pk, "customers": ids, "count": len(ids)},
+    )
+    return risks
+
+
+def case_assign(
+    *, risk: CustomerRisk, owner, by, request: HttpRequest | None = None
+) -> CustomerRisk:
+    """One case's claim or assignment (see cases_assign)."""
+    (assigned,) = cases_assign(customer_ids=[risk.customer_id], owner=owner, by=by, request=request)
+    risk.customer.owner = assigned.customer.owner
     return risk
 
 

@@ -9,6 +9,8 @@ from . import model_views, views
 
 urlpatterns = [
     path("queue/", views.QueueView.as_view(), name="queue"),
+    path("queue/bulk/", views.QueueBulkView.as_view(), name="queue_bulk"),
+    path("queue/<int:customer_id>/", views.CaseView.as_view(), name="case"),
     path(
         "queue/<int:customer_id>/<str:action>/",
         views.CaseActionView.as_view(),

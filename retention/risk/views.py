@@ -1,38 +1,34 @@
 """The at-risk queue, its row actions (htmx, or plain forms), notifications, recompute."""
 
+from urllib.parse import urlsplit
+
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.db.models import Q, QuerySet
-from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import get_token
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
-from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 from django.utils.functional import cached_property
-from django.utils.html import format_html_join
-from django.utils.safestring import mark_safe
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views import View
 
 from customers import access
-from customers.forms import staff_users
-from customers.params import safe_next
+from customers.params import parse_id, safe_next
 from customers.views import StaffRequiredMixin
 
-from . import cases, queue
+from . import cases, queue, worklist
 from .forms import (
     AssignForm,
     CasesFilterForm,
     OutreachForm,
-    QueueFilterForm,
     ResolveForm,
     SnoozeForm,
 )
-from .models import CustomerRisk, Notification, RiskEvent, RiskLevel, RiskRun
-from .panels import describe_flags
+from .models import Notification, RiskEvent, RiskRun
 from .runs import start_run
 
 
@@ -42,77 +38,6 @@ class QueueWorkerMixin(StaffRequiredMixin):
         if user.is_authenticated and access.has_role(user) and not queue.can_work_queue(user):
             raise PermissionDenied(_("The at-risk queue is for account managers and admins."))
         return super().dispatch(request, *args, **kwargs)
-
-
-def _owner_choices() -> list[tuple[int, str]]:
-    """Assignable people, fetched once per page rather than once per row."""
-    return [(user.pk, user.get_full_name() or user.get_username()) for user in staff_users()]
-
-
-class CaseActions:
-    """Each row's action forms, rendered once per page and stamped with the row's id.
-
-    Only the customer id in the forms' URLs differs from row to row (and whether
-    "Claim" shows), yet rendering the forms 25 times was half of the queue page's
-    time. So they are rendered twice, for a placeholder id, and copied per row.
-    """
-
-    PLACEHOLDER = 987654321987654321  # a customer id that never occurs
-
-    def __init__(self, request: HttpRequest, *, is_admin: bool) -> None:
-        option = '<option value="{}">{}</option>'
-        context = {
-            # No request context: the page already ran the context processors.
-            "csrf_token": get_token(request),
-            "customer_pk": self.PLACEHOLDER,
-            "is_admin": is_admin,
-            "owner_options": format_html_join("", option, _owner_choices()) if is_admin else "",
-            "kind_options": format_html_join("", option, OutreachForm.base_fields["kind"].choices),
-            "outcome_options": format_html_join(
-                "", option, ResolveForm.base_fields["outcome"].choices
-            ),
-            "snooze_until": SnoozeForm().fields["until"].initial,
-            "can_send_followup": request.user.has_perm("retention.add_outgoingemail"),
-            "queue_url": reverse("retention:queue"),
-        }
-        self.html = {
-            show_claim: render_to_string(
-                "retention/risk/_queue_actions.html",
-                {**context, "show_claim": show_claim},
-            )
-            for show_claim in (True, False)
-        }
-
-    def for_case(self, risk) -> str:
-        html = self.html[risk.customer.owner_id is None]
-        # Only inside URL paths ("/<id>/"), and the rest was escaped when rendered.
-        return mark_safe(  # noqa: S308
-            html.replace(f"/{self.PLACEHOLDER}/", f"/{risk.customer_id}/")
-        )
-
-
-QUEUE_REASONS = 2  # the "Why" column: the strongest reasons for risk, on one line
-
-
-def queue_reasons(flags: list[dict]) -> list[dict]:
-    """The reasons that add the most risk (positive contribution), largest first, described.
-
-    Reasons that lower the risk are on the customer page; the queue says why to call.
-    """
-    adding = [flag for flag in flags if flag.get("contribution", 0) > 0]
-    adding.sort(key=lambda flag: flag["contribution"], reverse=True)
-    return describe_flags(adding[:QUEUE_REASONS])
-
-
-def _row_context(risk, today, actions: CaseActions) -> dict:
-    return {
-        "risk": risk,
-        "customer": risk.customer,
-        "flags": queue_reasons(risk.flags),
-        "days_at_risk": (today - risk.level_since).days,
-        "today": today,
-        "actions": actions.for_case(risk),
-    }
 
 
 class CountedPaginator(Paginator):
@@ -127,49 +52,51 @@ class CountedPaginator(Paginator):
         return self.counted.count()
 
 
-def _owner_q(owner: str, user) -> Q:
-    if owner == "me":
-        return Q(customer__owner=user)
-    if owner == "none":
-        return Q(customer__owner__isnull=True)
-    return Q(customer__owner_id=owner) if owner else Q()
+def _row_response(request: HttpRequest, risk, where, *, is_admin: bool, **extra) -> HttpResponse:
+    """One case's row, opened (its actions) unless it has left the list."""
+    today = timezone.localdate()
+    context = {
+        **worklist.row_context(risk, today, opened=True),
+        **worklist.Actions.for_request(request, is_admin=is_admin).context(),
+        "is_admin": is_admin,
+        "place": where.urlencode(),
+        "here": worklist.queue_url(where),
+        **extra,
+    }
+    return render(request, "retention/risk/_queue_row.html", context)
 
 
 class QueueView(QueueWorkerMixin, View):
     def get(self, request: HttpRequest) -> HttpResponse:
         is_admin = access.is_admin(request.user)
-        data = request.GET.copy()
-        if not is_admin and data.get("owner", str(request.user.pk)) == str(request.user.pk):
-            data["owner"] = "me"  # a manager's own id (a dashboard link) is "me"
-        if "cases" in data:
+        if "cases" in request.GET:
+            data = worklist.place(request.GET, request.user, is_admin=is_admin)
             return self.cases(request, data, is_admin)
-        form = QueueFilterForm(data, user=request.user, is_admin=is_admin)
-        narrowed = Q()
-        if form.is_valid():
-            narrowed &= _owner_q(form.cleaned_data["owner"], request.user)
-            if form.cleaned_data["level"] == RiskLevel.HIGH:
-                narrowed &= Q(level=RiskLevel.HIGH)
-            cases = queue.open_cases().filter(narrowed)
-            counted = queue.open_cases_to_count().filter(narrowed)
-        else:
-            cases = counted = CustomerRisk.objects.none()
+        where = worklist.place(request.GET, request.user, is_admin=is_admin)
+        form, cases, counted = worklist.filtered_cases(where, request.user, is_admin=is_admin)
         paginator = CountedPaginator(cases, settings.CUSTOMERS_PER_PAGE, counted=counted)
         with queue.serial_plans():
             page = paginator.get_page(request.GET.get("page"))
             risks = list(page.object_list)
         today = timezone.localdate()
-        actions = CaseActions(request, is_admin=is_admin)
-        rows = [_row_context(risk, today, actions) for risk in risks]
-        query = data.copy()
+        open_id = parse_id(request.GET.get(worklist.OPEN, ""))
+        rows = [
+            worklist.row_context(risk, today, opened=risk.customer_id == open_id) for risk in risks
+        ]
+        owners = worklist.owner_choices() if is_admin else []
+        query = where.copy()
         query.pop("page", None)
-        last_run = RiskRun.objects.first() if is_admin else None
         context = {
             "form": form,
             "page": page,
             "rows": rows,
             "query": query.urlencode(),
-            "last_run": last_run,
+            "place": where.urlencode(),
+            "here": worklist.queue_url(where),
+            "last_run": RiskRun.objects.first() if is_admin else None,
             "is_admin": is_admin,
+            "shortcuts": worklist.SHORTCUTS,
+            **worklist.Actions.for_request(request, is_admin=is_admin, owners=owners).context(),
         }
         return render(request, "retention/risk/queue.html", context)
 
@@ -181,7 +108,7 @@ class QueueView(QueueWorkerMixin, View):
             found = form.cleaned_data
             events = (
                 cases.case_events(found["cases"], found["from"], found["to"])
-                .filter(_owner_q(found["owner"], request.user))
+                .filter(worklist.owner_q(found["owner"], request.user))
                 .select_related("customer__owner", "customer__company", "customer__risk", "actor")
                 .order_by("-occurred_at", "-id")
             )
@@ -192,22 +119,48 @@ class QueueView(QueueWorkerMixin, View):
         return render(request, "retention/risk/cases.html", context)
 
 
+class CaseView(QueueWorkerMixin, View):
+    """GET one case's row, opened: htmx swaps it in place; a plain link opens the row on
+    the queue page itself (at the same filters and page)."""
+
+    def get(self, request: HttpRequest, customer_id: int) -> HttpResponse:
+        risk = queue.get_case_for_user(request.user, customer_id)
+        is_admin = access.is_admin(request.user)
+        where = worklist.place(request.GET, request.user, is_admin=is_admin)
+        if not request.htmx:
+            return redirect(worklist.queue_url(where, open_id=risk.customer_id))
+        return _row_response(request, risk, where, is_admin=is_admin)
+
+
 class CaseActionView(QueueWorkerMixin, View):
-    """POST one action on one customer's case; htmx gets the row back, others a redirect."""
+    """POST one action on one customer's case; htmx gets the row back, others a redirect.
+
+    A case that leaves the list (resolved, snoozed) hands over to the next one in the
+    list the form came from (its `next`): htmx opens it, a redirect lands on it open.
+    """
+
+    LEAVING = ("resolve", "snooze")  # actions after which a case may leave the list
 
     def post(self, request: HttpRequest, customer_id: int, action: str) -> HttpResponse:
         risk = queue.get_case_for_user(request.user, customer_id)
         handler = getattr(self, f"do_{action}", None)
         if handler is None:
             return HttpResponse(status=404)
+        is_admin = access.is_admin(request.user)
+        where = worklist.place_from_next(request, is_admin=is_admin)
+        following = None
+        if action in self.LEAVING:  # read before the case leaves the list
+            following = worklist.following_case(
+                where, request.user, is_admin=is_admin, after=risk.customer_id
+            )
         try:
             message = handler(request, risk)
         except ValidationError as error:
-            return self._respond(request, risk, error=" ".join(error.messages))
-        return self._respond(request, risk, message=message)
+            return self._respond(request, risk, where, error=" ".join(error.messages))
+        return self._respond(request, risk, where, message=message, following=following)
 
     def do_claim(self, request, risk) -> str:
-        queue.case_assign(risk=risk, owner=request.user, by=request.user)
+        queue.case_assign(risk=risk, owner=request.user, by=request.user, request=request)
         return _("You now own %(name)s.") % {"name": risk.customer.name}
 
     def do_assign(self, request, risk) -> str:
@@ -215,7 +168,7 @@ class CaseActionView(QueueWorkerMixin, View):
         if not form.is_valid():
             raise ValidationError(_("Choose someone to assign to."))
         owner = form.cleaned_data["owner"]
-        queue.case_assign(risk=risk, owner=owner, by=request.user)
+        queue.case_assign(risk=risk, owner=owner, by=request.user, request=request)
         return _("%(name)s assigned.") % {"name": risk.customer.name}
 
     def do_outreach(self, request, risk) -> str:
@@ -239,25 +192,80 @@ class CaseActionView(QueueWorkerMixin, View):
         queue.case_resolve(risk=risk, user=request.user, **form.cleaned_data)
         return _("%(name)s resolved.") % {"name": risk.customer.name}
 
-    def _respond(self, request, risk, *, message: str = "", error: str = "") -> HttpResponse:
+    def _respond(
+        self,
+        request,
+        risk,
+        where,
+        *,
+        message: str = "",
+        error: str = "",
+        following: int | None = None,
+    ) -> HttpResponse:
+        still_open = queue.open_cases().filter(pk=risk.pk).exists()
+        removed = not still_open and not error
+        # Where to go next: this row again, or the one after it once this one has left.
+        open_id = following if removed else risk.customer_id
         if not request.htmx:
             if error:
                 messages.error(request, error)
             else:
                 messages.success(request, message)
-            return redirect(safe_next(request, reverse("retention:queue")))
+            fallback = worklist.queue_url(where, open_id=open_id)
+            target = safe_next(request, "")
+            if not target or urlsplit(target).path == reverse("retention:queue"):
+                return redirect(fallback)  # the queue: at the same place, the next row open
+            return redirect(target)
         risk.refresh_from_db()
-        today = timezone.localdate()
-        still_open = queue.open_cases(today=today).filter(pk=risk.pk).exists()
-        is_admin = access.is_admin(request.user)
-        context = {
-            **_row_context(risk, today, CaseActions(request, is_admin=is_admin)),
-            "message": message,
-            "error": error,
-            "removed": not still_open and not error,
-            "is_admin": is_admin,
-        }
-        return render(request, "retention/risk/_queue_row.html", context)
+        return _row_response(
+            request,
+            risk,
+            where,
+            is_admin=access.is_admin(request.user),
+            message=message,
+            error=error,
+            removed=removed,
+            next_case=following if removed else None,
+            next_url=worklist.queue_url(where, open_id=following) if removed and following else "",
+        )
+
+
+class QueueBulkView(QueueWorkerMixin, View):
+    """POST (admins): claim the ticked cases, or assign them to one person, all at once."""
+
+    def post(self, request: HttpRequest) -> HttpResponse:
+        if not access.is_admin(request.user):
+            raise PermissionDenied(_("Only admins can assign several cases at once."))
+        ids = [parse_id(value) for value in request.POST.getlist("ids")]
+        if None in ids:
+            raise Http404
+        owner = request.user
+        if request.POST.get("assign"):  # the "Assign selected" button; else "Claim selected"
+            form = AssignForm(request.POST)
+            owner = form.cleaned_data["owner"] if form.is_valid() else None
+        where = worklist.place_from_next(request, is_admin=True)
+        back = worklist.queue_url(where)
+        if owner is None:
+            messages.error(request, _("Choose someone to assign to."))
+            return redirect(back)
+        try:
+            assigned = queue.cases_assign(
+                customer_ids=ids, owner=owner, by=request.user, request=request
+            )
+        except ValidationError as error:
+            messages.error(request, " ".join(error.messages))
+            return redirect(back)
+        name = owner.get_full_name() or owner.get_username()
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s case assigned to %(name)s.",
+                "%(count)s cases assigned to %(name)s.",
+                len(assigned),
+            )
+            % {"count": len(assigned), "name": name},
+        )
+        return redirect(back)
 
 
 class RecomputeView(StaffRequiredMixin, View):

@@ -18,6 +18,8 @@
       },
       options: {
         animation: false,
+        // The box (.chart-box-sm) sets the height: a fixed aspect ratio squashed it on phones.
+        maintainAspectRatio: false,
         scales: {
           nps: { position: "left", min: -100, max: 100 },
           count: { position: "right", stacked: true, beginAtZero: true, grid: { drawOnChartArea: false } },

@@ -10,6 +10,9 @@
    data-select-on-focus   on an <input>: select its text when it gets the focus
    data-copy-target="id"  on a <button>: copy that input's value; shows data-copied after
    data-width="42"        on any element: its width, in percent (progress bars)
+
+   And without an attribute: a .table-responsive box that scrolls sideways (a wide table
+   on a phone) takes the keyboard focus, so that arrow keys scroll it (WCAG 2.1.1).
 */
 (function () {
   "use strict";
@@ -21,6 +24,13 @@
     elements.forEach(function (element) {
       const percent = Math.max(0, Math.min(100, parseFloat(element.dataset.width) || 0));
       element.style.width = percent + "%";
+    });
+  }
+
+  function focusableScrollers() {
+    document.querySelectorAll(".table-responsive").forEach(function (box) {
+      if (box.scrollWidth > box.clientWidth) box.setAttribute("tabindex", "0");
+      else box.removeAttribute("tabindex");
     });
   }
 
@@ -76,12 +86,20 @@
   // htmx:load fires for every piece of content htmx swaps in (and once for the body).
   document.addEventListener("htmx:load", function (event) {
     applyWidths(event.target);
+    focusableScrollers();
+  });
+  let resizing = null;
+  window.addEventListener("resize", function () {
+    window.clearTimeout(resizing);
+    resizing = window.setTimeout(focusableScrollers, 200);
   });
   if (document.readyState === "loading") {
     document.addEventListener("DOMContentLoaded", function () {
       applyWidths(document);
+      focusableScrollers();
     });
   } else {
     applyWidths(document);
+    focusableScrollers();
   }
 })();

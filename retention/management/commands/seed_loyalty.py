@@ -56,8 +56,13 @@ REWARD_NAMES = {
         "免費使用一個月",
     ],
 }
+# The demo's earning rate: one point per 25 spent. Its customers are businesses (a year's
+# spend of a few hundred to a few hundred thousand), so at 1 point per unit the top ones
+# would hold 100,000+ points against rewards of 150-1,500; at this rate they hold a few
+# thousand, and a typical customer reaches a reward within the year.
+DEMO_POINTS_PER_UNIT = Decimal("0.04")
 # After each purchase, the chance the customer spends points on a reward they can afford.
-REDEEMS = 0.08
+REDEEMS = 0.3
 MAX_COUPONS = 4
 USED = 0.65
 
@@ -74,6 +79,7 @@ class Command(BaseCommand):
             # The demo programme started a year ago, so the demo purchases earn points.
             rules = LoyaltySettings.load()
             rules.purchases_since = timezone.localdate() - timedelta(days=365)
+            rules.points_per_unit = DEMO_POINTS_PER_UNIT
             rules.save()
             names = REWARD_NAMES[business_language()]
             Reward.objects.bulk_create(

@@ -118,6 +118,14 @@ def _steps(language: str, enterprise: bool) -> list[tuple]:
 HISTORY_DAYS = 400
 GAVE_UP = 0.08
 LATE = 0.15
+# Today's onboarding customers: the share keeping up with their steps (the rest stall).
+# Those keeping up finish and become active, so the running ones left hold more of the
+# others: at 0.97, fewer than one running checklist in ten is stalled.
+KEEPS_UP = 0.97
+# An unfinished checklist older than this was closed by the team (cancelled), but for
+# the few still forgotten: a business a year in does not keep a year of stalls open.
+TIDIED_AFTER_DAYS = 90
+STILL_FORGOTTEN = 0.1
 
 Status = ChecklistStep.Status
 
@@ -185,11 +193,15 @@ class Command(BaseCommand):
             # Onboarding starts when they became a customer (recently, in the demo data).
             start_on = customer.customer_since or self.today - timedelta(days=rng.randint(0, 50))
             # Most customers keep up; some stop part-way (the stalled ones).
-            keeps_up = rng.random() < 0.7
+            keeps_up = rng.random() < KEEPS_UP
             done = {}
             for step in template.steps.all():
                 due = start_on + timedelta(days=step.due_offset_days)
-                if due > self.today or (not keeps_up and rng.random() < 0.5):
+                if due > self.today:
+                    # Not due yet; a later step may be (the enterprise extras come last
+                    # but are due on days 7 and 18).
+                    continue
+                if not keeps_up and rng.random() < 0.5:
                     break
                 if not step.required and rng.random() < 0.4:
                     continue
@@ -242,8 +254,13 @@ class Command(BaseCommand):
                 if when >= self.now or (customer.churned_on and when.date() >= customer.churned_on):
                     break
                 done[step.position] = when
-            # Most who gave up were cancelled; the others were forgotten (stalled now).
+            # Most who gave up were cancelled; the others were forgotten (stalled now),
+            # unless they left us or the team closed the checklist since.
             cancelled = gives_up and rng.random() < 0.6
+            if customer.churned_on or (
+                (self.today - start_on).days > TIDIED_AFTER_DAYS and rng.random() >= STILL_FORGOTTEN
+            ):
+                cancelled = True
             planned.append((customer, template, start_on, done, cancelled))
         made, _finished = self.write(planned)
         return len(made)

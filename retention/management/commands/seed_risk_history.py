@@ -13,6 +13,10 @@ no case was ever saved or lost.
    account manager; of those who churned while at risk, most were recorded lost.
    Before the resolution: calls, emails, meetings and follow-up emails, more often
    for the saved ones, so "what works" has something to show.
+4. What a new user finds: the demo business's risk bands (15 % / 35 %, so levels spread),
+   each customer's level dated from when it began (the queue's "days at risk"), and the
+   first run's notices dated on the nights the risks rose, the newest few unread and the
+   newest few emails still queued.
 """
 
 import random
@@ -27,9 +31,17 @@ from django.utils import timezone
 
 from customers.access import ADMIN
 from customers.models import Customer, Interaction
+from retention.outreach import rendering
 from retention.outreach.models import OutgoingEmail
-from retention.risk import planning, scoring
-from retention.risk.models import CustomerRisk, RiskEvent, RiskLevel, RiskSnapshot
+from retention.risk import daily, planning, scoring
+from retention.risk.models import (
+    CustomerRisk,
+    Notification,
+    RiskConfig,
+    RiskEvent,
+    RiskLevel,
+    RiskSnapshot,
+)
 
 RANK = {None: -1, RiskLevel.LOW: 0, RiskLevel.MEDIUM: 1, RiskLevel.HIGH: 2}
 SAVED_WHEN_RECOVERED = 0.6  # a fall back to low: the manager recorded a save
@@ -41,6 +53,15 @@ ACTIONS = {
     Interaction.Kind.MEETING: (0.3, 0.03),
     "follow_up": (0.45, 0.1),
 }
+# The demo business's bands (Administration > Risk levels): a 15 % chance of being lost
+# within the horizon is worth a call at its churn rate (about 3 % a quarter); with the
+# shipped 33 % / 67 % almost every demo customer would be low.
+DEMO_MEDIUM_FROM, DEMO_HIGH_FROM = 15, 35
+# What a new user finds: the newest few notices unread and the newest few emails still
+# queued; the older ones were read and sent on the night the risk rose.
+UNREAD_KEPT = 4
+NIGHTS = 21
+QUEUED_KEPT = 3
 SUBJECTS = {
     Interaction.Kind.CALL: "Check-in call",
     Interaction.Kind.EMAIL: "How is everything going?",
@@ -48,15 +69,29 @@ SUBJECTS = {
 }
 
 
-def history_days(today: date, months: int) -> list[date]:
-    """The 15th and the last day of each of the last `months` months, oldest first."""
-    days = []
+def history_days(today: date, months: int, nights: int = 0) -> list[date]:
+    """The 15th and the last day of each of the last `months` months, and each of the last
+    `nights` nights, oldest first."""
+    days = [today - timedelta(days=back) for back in range(1, nights + 1)]
     first = today.replace(day=1)
     for _ in range(months):
         last = first - timedelta(days=1)
         first = last.replace(day=1)
         days += [first.replace(day=15), last]
-    return sorted(day for day in days if day < today)
+    return sorted({day for day in days if day < today})
+
+
+def _latest_per_customer(rows) -> list:
+    """The newest row of each customer and recipient; the older ones deleted. compute_risk's
+    first run and the rerun with the demo's bands can both have noticed a rise ("medium",
+    then "high") on the same night: one notice per customer is what a night's run sends."""
+    latest = {}
+    for row in rows.order_by("pk"):
+        recipient = getattr(row, "recipient_id", None) or getattr(row, "recipient_user_id", None)
+        latest[(row.customer_id, recipient)] = row
+    keep = {row.pk for row in latest.values()}
+    rows.exclude(pk__in=keep).delete()
+    return list(latest.values())
 
 
 def _at(day: date, hour: int, minute: int = 0) -> datetime:
@@ -68,9 +103,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--months", type=int, default=12)
+        # Every night of the last weeks too: most demo risks rose recently (tickets still
+        # open), so twice a month would date them all "today" ("0 days at risk").
+        parser.add_argument("--nights", type=int, default=NIGHTS)
         parser.add_argument("--seed", type=int, default=11)
 
-    def handle(self, *args, months: int, seed: int, **options) -> None:
+    def handle(self, *args, months: int, nights: int, seed: int, **options) -> None:
         today = timezone.localdate()
         if (
             RiskSnapshot.objects.filter(as_of__lt=today).exists()
@@ -80,8 +118,14 @@ class Command(BaseCommand):
         ):
             self.stdout.write("Risk history already present")
             return
-        days = history_days(today, months)
+        days = history_days(today, months, nights)
         planning.ensure_signal_settings()
+        RiskConfig.objects.update_or_create(
+            pk=1, defaults={"medium_from": DEMO_MEDIUM_FROM, "high_from": DEMO_HIGH_FROM}
+        )
+        # Today again with the demo's bands, and its dashboard totals as compute_risk wrote.
+        scoring.compute_all(today)
+        daily.record_day(today)
         for day in days:
             scoring.compute_all(day)
         counts = self.cases(random.Random(seed), days, today)  # noqa: S311 (demo data)
@@ -116,6 +160,9 @@ class Command(BaseCommand):
             customer = customers[customer_id]
             actor = owners.get(customer.owner_id) or admin
             self.walk(rng, customer, actor, path, [*days, today], today, counts)
+        since = self.levels_since(paths, [*days, today], today)
+        counts["unread_notifications"] = self.tidy_notifications(rng, since, today)
+        counts["queued_emails"] = self.tidy_notices(rng, since, today)
         RiskEvent.objects.bulk_create(self.events)
         Interaction.objects.bulk_create(self.interactions)
         OutgoingEmail.objects.bulk_create(self.emails)
@@ -125,6 +172,82 @@ class Command(BaseCommand):
             last_interaction_at=Subquery(latest.annotate(last=Max("occurred_at")).values("last"))
         )
         return dict(counts)
+
+    def levels_since(self, paths: dict, days: list[date], today: date) -> dict[int, date]:
+        """Each customer's current level began on the first scored day of its last run of
+        that level (the queue's "days at risk"); written to their CustomerRisk."""
+        since = {}
+        for customer_id, path in paths.items():
+            current = path.get(today)
+            if current is None:
+                continue
+            began = today
+            for day in reversed(days):
+                level = path.get(day)
+                if level is None:
+                    continue
+                if level != current:
+                    break
+                began = day
+            since[customer_id] = began
+        by_day = defaultdict(list)
+        for customer_id, day in since.items():
+            by_day[day].append(customer_id)
+        for day, ids in by_day.items():
+            CustomerRisk.objects.filter(customer_id__in=ids).update(level_since=day)
+        return since
+
+    def noticed_at(self, rng, since: dict, customer_id: int | None, today: date) -> datetime:
+        """The night the customer's risk rose (the nightly run starts at 02:00)."""
+        day = since.get(customer_id, today)
+        return min(_at(day, 2, rng.randint(5, 50)), timezone.now())
+
+    def tidy_notifications(self, rng, since: dict, today: date) -> int:
+        """Date the first run's notices on the night each risk rose; keep the newest few
+        per person unread, the others read the next working morning."""
+        notices = _latest_per_customer(Notification.objects.filter(read_at__isnull=True))
+        for notice in notices:
+            notice.created_at = self.noticed_at(rng, since, notice.customer_id, today)
+        notices.sort(key=lambda notice: (notice.recipient_id, notice.created_at), reverse=True)
+        kept, recipient, unread = 0, None, 0
+        for notice in notices:
+            if notice.recipient_id != recipient:
+                recipient, kept = notice.recipient_id, 0
+            if kept < UNREAD_KEPT:
+                kept += 1
+                unread += 1
+                continue
+            read = notice.created_at + timedelta(hours=rng.randint(6, 30))
+            notice.read_at = min(read, timezone.now())
+        Notification.objects.bulk_update(notices, ["created_at", "read_at"], batch_size=500)
+        return unread
+
+    def tidy_notices(self, rng, since: dict, today: date) -> int:
+        """The queued "your customer's risk rose" emails: sent on their night (with what
+        was sent stored, as the worker stores it), the newest few left for the worker."""
+        queued = _latest_per_customer(
+            OutgoingEmail.objects.filter(
+                kind=OutgoingEmail.Kind.STAFF_NOTICE, status=OutgoingEmail.Status.QUEUED
+            ).select_related("customer__risk", "recipient_user")
+        )
+        for email in queued:
+            email.created_at = self.noticed_at(rng, since, email.customer_id, today)
+            email.next_attempt_at = email.created_at
+        queued.sort(key=lambda email: email.created_at, reverse=True)
+        for email in queued[QUEUED_KEPT:]:
+            rendered = rendering.render_staff_notice(email)
+            email.status = OutgoingEmail.Status.SENT
+            email.attempts = 1
+            email.sent_at = email.created_at + timedelta(minutes=rng.randint(1, 9))
+            email.language = rendered.language
+            email.subject = rendered.subject
+            email.body_text = rendered.text
+            email.body_html = rendered.html
+        fields = ["created_at", "next_attempt_at", "status", "attempts", "sent_at", "language"]
+        OutgoingEmail.objects.bulk_update(
+            queued, [*fields, "subject", "body_text", "body_html"], batch_size=200
+        )
+        return min(len(queued), QUEUED_KEPT)
 
     def walk(self, rng, customer, actor, path: dict, days: list[date], today, counts) -> None:
         """One customer's levels over the dates: their rises and falls, their cases."""

@@ -29,10 +29,11 @@ Trigger = SurveyInvitation.Trigger
 
 ASKED = (Status.ACTIVE, Status.AT_RISK, Status.ONBOARDING, Status.CHURNED)
 NPS_EVERY_DAYS = 182
-# (share answering, score weights 0..10) by the customer's status.
+# (share answering, score weights 0..10) by the customer's status: over everyone, about
+# 40 % promoters, 35 % passives and 25 % detractors, as a healthy small business gets.
 NPS_ANSWERS = {
-    Status.ACTIVE: (0.38, [1, 0, 1, 1, 2, 3, 4, 10, 18, 26, 24]),
-    Status.ONBOARDING: (0.40, [0, 0, 0, 1, 1, 2, 3, 8, 14, 20, 18]),
+    Status.ACTIVE: (0.38, [1, 1, 1, 2, 2, 4, 5, 15, 21, 24, 22]),
+    Status.ONBOARDING: (0.40, [0, 0, 1, 1, 1, 2, 4, 10, 16, 18, 15]),
     Status.AT_RISK: (0.30, [3, 3, 5, 7, 8, 9, 9, 8, 6, 3, 2]),
     Status.CHURNED: (0.25, [6, 5, 7, 8, 8, 8, 6, 4, 3, 2, 1]),
 }
