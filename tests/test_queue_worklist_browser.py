@@ -15,6 +15,11 @@ from retention.models import CustomerRisk
 from .conftest import log_in
 from .factories import CompanyFactory, CustomerFactory
 
+# Opening a row is an htmx request to the live server; on a loaded 2-core machine (the
+# whole suite in a fresh clone) it took longer than Playwright's 5 s default. The option is
+# global, for every browser test of the run: a longer wait only costs time when one fails.
+expect.set_options(timeout=15_000)
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots" / "queue"
